@@ -1,0 +1,80 @@
+// Intrusive, circular, doubly-linked lists: the one queue shape weft uses for
+// run queues, per-task ready lists and timer-wheel slots.
+//
+// A node that is in no list has next == prev == nullptr, so `unlink()` is
+// always safe to call (it is how a cancelled awaiter leaves whatever list it
+// is in, in O(1), without knowing which list that is). Nodes never move while
+// linked: they live inside coroutine frames or the scheduler.
+#pragma once
+
+namespace weft::detail {
+
+struct Link {
+    Link* next = nullptr;
+    Link* prev = nullptr;
+
+    Link() = default;
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
+
+    [[nodiscard]] bool linked() const noexcept { return next != nullptr; }
+
+    void unlink() noexcept {
+        if (next != nullptr) {
+            next->prev = prev;
+            prev->next = next;
+            next = prev = nullptr;
+        }
+    }
+};
+
+// The sentinel of a list. Not movable: its nodes point at it.
+class ListHead : private Link {
+public:
+    ListHead() noexcept { next = prev = this; }
+    ListHead(const ListHead&) = delete;
+    ListHead& operator=(const ListHead&) = delete;
+    ~ListHead() { clear(); }
+
+    [[nodiscard]] bool empty() const noexcept { return next == this; }
+    [[nodiscard]] Link* front() const noexcept { return next; }
+
+    void push_back(Link* n) noexcept {
+        n->prev = prev;
+        n->next = this;
+        prev->next = n;
+        prev = n;
+    }
+
+    // Precondition: !empty().
+    Link* pop_front() noexcept {
+        Link* n = next;
+        n->unlink();
+        return n;
+    }
+
+    // Moves every node to the back of `to`, keeping their order.
+    void splice_to(ListHead& to) noexcept {
+        if (empty()) {
+            return;
+        }
+        Link* first = next;
+        Link* last = prev;
+        first->prev = to.prev;
+        last->next = &to;
+        to.prev->next = first;
+        to.prev = last;
+        next = prev = this;
+    }
+
+    // Unlinks every node (each becomes "in no list").
+    void clear() noexcept {
+        while (!empty()) {
+            pop_front();
+        }
+    }
+
+    [[nodiscard]] bool is_end(const Link* n) const noexcept { return n == this; }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,134 @@
+// The current-thread scheduler: run queue, task registry, timers, clock.
+//
+// Pieces and ownership (see task_header.hpp for the numbered rules)
+//   run_queue_   tasks with work to do, FIFO. A task is in it at most once
+//                (kScheduled); it is taken out before it runs, so wakes during
+//                its turn queue it again at the back.
+//   tasks_       every spawned task whose frame is alive and not completed:
+//                what shutdown() cancels.
+//   timers_      the timing wheel; its entries live in sleeping frames.
+//   unhandled_   exceptions of detached tasks, reported between turns so that
+//                a throwing on_unhandled_exception handler surfaces from
+//                block_on instead of from inside a coroutine's final step.
+//
+// A task's turn: if it never ran, resume its root frame; otherwise take the
+// waiters woken so far (its ready list) and resume each in wake order. A
+// waiter woken during the turn waits for the task's next turn, which is what
+// makes yield_now() fair. Every 61 turns the timers are polled so that busy
+// tasks cannot starve sleeping ones.
+//
+// Clock: real (steady_clock) or paused (virtual: when nothing can run, time
+// jumps to the next timer's tick).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <vector>
+
+#include "weft/detail/task_header.hpp"
+#include "weft/detail/timer_wheel.hpp"
+
+namespace weft::detail {
+
+struct SchedulerConfig {
+    bool paused_clock = false;
+    std::function<void(std::exception_ptr)> on_unhandled_exception;
+};
+
+class Scheduler {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit Scheduler(SchedulerConfig cfg);
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+    ~Scheduler();
+
+    // ---- clock
+    [[nodiscard]] clock::time_point now() const noexcept {
+        return paused_ ? origin_ + std::chrono::nanoseconds(virtual_ns_) : clock::now();
+    }
+    [[nodiscard]] std::int64_t to_wheel_ns(clock::time_point t) const noexcept {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t - origin_).count();
+    }
+    [[nodiscard]] bool paused_clock() const noexcept { return paused_; }
+
+    // ---- timers
+    void arm(TimerEntry* e) noexcept { timers_.insert(e); }
+    void disarm(TimerEntry* e) noexcept { timers_.remove(e); }
+    [[nodiscard]] std::size_t armed_timers() const noexcept { return timers_.size(); }
+
+    // ---- tasks
+    // Queues `w` on its task's ready list and the task on the run queue.
+    void wake(Waiter* w) noexcept {
+        TaskHeader* t = w->task;
+        if ((t->state & TaskHeader::kDying) != 0 || shutting_down_) {
+            return;  // rule 4
+        }
+        t->ready.push_back(w);
+        schedule(t);
+    }
+    void schedule(TaskHeader* t) noexcept {
+        if ((t->state & TaskHeader::kScheduled) == 0 && !shutting_down_) {
+            t->state |= TaskHeader::kScheduled;
+            run_queue_.push_back(static_cast<RunLink*>(t));
+        }
+    }
+    // Registers a freshly spawned root task and queues its first turn.
+    void add_task(TaskHeader* t) noexcept {
+        t->state |= TaskHeader::kSpawned;
+        tasks_.push_back(static_cast<AllLink*>(t));
+        schedule(t);
+    }
+    // Called from a spawned task's final suspension (rule 2).
+    void on_task_complete(TaskHeader* t) noexcept;
+    void request_cancel(TaskHeader* t) noexcept {
+        t->state |= TaskHeader::kCancelRequested;
+        schedule(t);
+    }
+    void report_unhandled(std::exception_ptr e) { unhandled_.push_back(std::move(e)); }
+
+    // Runs until `root` has finished. Throws std::logic_error on a deadlock.
+    void run(TaskHeader* root);
+    // Cancels (destroys) every task still alive; leaves the scheduler reusable.
+    void shutdown() noexcept;
+
+    [[nodiscard]] std::size_t live_tasks() const noexcept;
+
+private:
+    void run_turn(TaskHeader* t);
+    void cancel(TaskHeader* t) noexcept;
+    bool poll_timers(bool idle);
+    void flush_unhandled();
+
+    bool paused_;
+    bool shutting_down_ = false;
+    clock::time_point origin_;
+    std::int64_t virtual_ns_ = 0;
+    std::function<void(std::exception_ptr)> on_unhandled_;
+    ListHead run_queue_;
+    ListHead tasks_;
+    TimerWheel timers_;
+    std::vector<std::exception_ptr> unhandled_;
+};
+
+// Prints an exception nobody joined to stderr (the default handler).
+void print_unhandled(const std::exception_ptr& e) noexcept;
+
+// Hands a detached task's exception to the running scheduler, or prints it
+// when no runtime runs on this thread.
+void report_detached_error(std::exception_ptr e);
+
+// Makes `s` the current scheduler of this thread for its lifetime. Throws
+// std::logic_error naming `what` if a runtime already runs on this thread.
+class EnterGuard {
+public:
+    EnterGuard(Scheduler& s, const char* what);
+    EnterGuard(const EnterGuard&) = delete;
+    EnterGuard& operator=(const EnterGuard&) = delete;
+    ~EnterGuard() { tls_context = Context{}; }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,103 @@
+// Promise of weft::Task<T>: the frame prefix allocation, the final step that
+// either hands control back to the awaiting coroutine (symmetric transfer) or
+// completes a spawned task, and the result slot.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "weft/detail/frame_pool.hpp"
+#include "weft/detail/scheduler.hpp"
+#include "weft/detail/task_header.hpp"
+
+namespace weft {
+template <class T>
+class Task;
+}
+
+namespace weft::detail {
+
+class TaskPromiseBase : public TaskHeader {
+public:
+    TaskPromiseBase() = default;
+    TaskPromiseBase(const TaskPromiseBase&) = delete;
+    TaskPromiseBase& operator=(const TaskPromiseBase&) = delete;
+
+    struct FinalAwaiter {
+        [[nodiscard]] bool await_ready() const noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+            TaskHeader& t = h.promise();
+            if ((t.state & TaskHeader::kSpawned) != 0) {
+                current_scheduler()->on_task_complete(&t);  // may destroy the frame (rule 2)
+                return std::noop_coroutine();
+            }
+            if (t.continuation) {
+                return t.continuation;  // symmetric transfer: the stack does not grow
+            }
+            return std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    FinalAwaiter final_suspend() const noexcept { return {}; }
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+
+    // The frame is preceded by a FramePrefix (rule 1).
+    static void* operator new(std::size_t n) {
+        const std::size_t total = n + sizeof(FramePrefix);
+        auto* p = ::new (frame_allocate(total)) FramePrefix{};
+        p->size = static_cast<std::uint32_t>(total);
+        return p->frame();
+    }
+    static void operator delete(void* frame, std::size_t) noexcept {
+        FramePrefix* p = FramePrefix::of(frame);
+        if ((p->flags & FramePrefix::kHandleAlive) != 0) {
+            p->flags |= FramePrefix::kFrameGone;  // the JoinHandle frees it (rule 1)
+            return;
+        }
+        free_frame_memory(p);
+    }
+
+    void rethrow_if_error() {
+        if (error) {
+            state |= kErrorObserved;
+            std::rethrow_exception(error);
+        }
+    }
+};
+
+template <class T>
+class TaskPromise final : public TaskPromiseBase {
+public:
+    Task<T> get_return_object() noexcept;
+
+    template <class U = T>
+    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.emplace(std::forward<U>(v));
+    }
+
+    T take() {
+        rethrow_if_error();
+        return std::move(*value_);
+    }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class TaskPromise<void> final : public TaskPromiseBase {
+public:
+    Task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take() { rethrow_if_error(); }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,164 @@
+// join, join3, join_all: wait for several awaitables at once, in one task.
+#pragma once
+
+#include <array>
+#include <coroutine>
+#include <optional>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "weft/detail/branch.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+
+template <class... S>
+class JoinAwaiter final : private BranchGroup {
+public:
+    using result_type = std::tuple<await_value_t<S&&>...>;
+
+    explicit JoinAwaiter(std::tuple<S...>& operands) noexcept
+        : BranchGroup(nullptr, 0, false), operands_(operands) {
+        reset_branches(handles_.data(), sizeof...(S));
+    }
+    JoinAwaiter(const JoinAwaiter&) = delete;
+    JoinAwaiter& operator=(const JoinAwaiter&) = delete;
+    ~JoinAwaiter() { destroy_branches(); }
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> parent) {
+        create(std::index_sequence_for<S...>{});
+        return start(parent);
+    }
+    result_type await_resume() {
+        rethrow_if_error();
+        return collect(std::index_sequence_for<S...>{});
+    }
+
+private:
+    template <std::size_t... I>
+    void create(std::index_sequence<I...> /*unused*/) {
+        ((handles_[I] = run_branch(std::get<I>(operands_), std::get<I>(results_)).h), ...);
+    }
+    template <std::size_t... I>
+    result_type collect(std::index_sequence<I...> /*unused*/) {
+        return result_type(std::move(*std::get<I>(results_))...);
+    }
+
+    std::array<BranchHandle, sizeof...(S)> handles_{};
+    std::tuple<S...>& operands_;
+    std::tuple<std::optional<await_value_t<S&&>>...> results_;
+};
+
+template <class T>
+class JoinAllAwaiter final : private BranchGroup {
+public:
+    using value_type = await_value_t<Task<T>&&>;
+
+    explicit JoinAllAwaiter(std::vector<Task<T>>& tasks)
+        : BranchGroup(nullptr, 0, false), tasks_(tasks) {}
+    JoinAllAwaiter(const JoinAllAwaiter&) = delete;
+    JoinAllAwaiter& operator=(const JoinAllAwaiter&) = delete;
+    ~JoinAllAwaiter() { destroy_branches(); }
+
+    [[nodiscard]] bool await_ready() const noexcept { return tasks_.empty(); }
+    bool await_suspend(std::coroutine_handle<> parent) {
+        const std::size_t n = tasks_.size();
+        results_.resize(n);
+        handles_.resize(n);
+        reset_branches(handles_.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            handles_[i] = run_branch(tasks_[i], results_[i]).h;
+        }
+        return start(parent);
+    }
+    auto await_resume() {
+        rethrow_if_error();
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            std::vector<T> out;
+            out.reserve(results_.size());
+            for (auto& r : results_) {
+                out.push_back(std::move(*r));
+            }
+            return out;
+        }
+    }
+
+private:
+    std::vector<Task<T>>& tasks_;
+    std::vector<std::optional<value_type>> results_;
+    std::vector<BranchHandle> handles_;
+};
+
+}  // namespace detail
+
+/// The awaitable `join` returns: holds its operands (lvalues by reference,
+/// rvalues moved in) until awaited. Awaiting it yields a `std::tuple` of
+/// every operand's result; see `join`.
+template <class... S>
+class [[nodiscard]] Join {
+public:
+    template <class... A>
+    explicit Join(A&&... a) : operands_(std::forward<A>(a)...) {}
+
+    [[nodiscard]] detail::JoinAwaiter<S...> operator co_await() & noexcept {
+        return detail::JoinAwaiter<S...>(operands_);
+    }
+    [[nodiscard]] detail::JoinAwaiter<S...> operator co_await() && noexcept {
+        return detail::JoinAwaiter<S...>(operands_);
+    }
+
+private:
+    std::tuple<S...> operands_;
+};
+
+/// Runs every operand concurrently on the calling task (nothing is spawned)
+/// and completes when all have completed, yielding `std::tuple` of their
+/// results in argument order (`std::monostate` for `void`). Operands may be
+/// `Task`s or any weft awaitable (`sleep`, a `JoinHandle`, another `join`),
+/// by value (moved in) or by lvalue reference (awaited in place). Fair and
+/// deterministic: operands start in argument order, and when several are
+/// ready they resume in the order they became ready. If one throws, the
+/// others are cancelled (destroyed at their suspension points) and the
+/// exception is rethrown. Cancel safety: destroying the awaiting coroutine
+/// cancels every unfinished operand.
+template <class... A>
+[[nodiscard]] auto join(A&&... a) {
+    static_assert(sizeof...(A) >= 1, "weft::join needs at least one awaitable");
+    return Join<detail::stored_t<A&&>...>(std::forward<A>(a)...);
+}
+
+/// `join` of exactly three operands (the book's `trpl::join3`).
+template <class A, class B, class C>
+[[nodiscard]] auto join3(A&& a, B&& b, C&& c) {
+    return join(std::forward<A>(a), std::forward<B>(b), std::forward<C>(c));
+}
+
+/// The awaitable `join_all` returns; see `join_all`.
+template <class T>
+class [[nodiscard]] JoinAll {
+public:
+    explicit JoinAll(std::vector<Task<T>> tasks) noexcept : tasks_(std::move(tasks)) {}
+    [[nodiscard]] detail::JoinAllAwaiter<T> operator co_await() & { return detail::JoinAllAwaiter<T>(tasks_); }
+    [[nodiscard]] detail::JoinAllAwaiter<T> operator co_await() && { return detail::JoinAllAwaiter<T>(tasks_); }
+
+private:
+    std::vector<Task<T>> tasks_;
+};
+
+/// `join` for a runtime-sized set: runs every task concurrently on the
+/// calling task and yields `std::vector<T>` of their results in input order
+/// (nothing, for `Task<void>`). Same ordering, failure and cancellation
+/// rules as `join`. An empty vector completes at once. An empty (moved-from)
+/// task in the vector makes the await throw std::logic_error.
+template <class T>
+[[nodiscard]] JoinAll<T> join_all(std::vector<Task<T>> tasks) {
+    return JoinAll<T>(std::move(tasks));
+}
+
+}  // namespace weft

@@ -1,0 +1,176 @@
+// weft::JoinHandle<T>: the owner's view of a spawned task.
+#pragma once
+
+#include <coroutine>
+#include <stdexcept>
+#include <utility>
+
+#include "weft/detail/scheduler.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/detail/task_promise.hpp"
+#include "weft/error.hpp"
+
+namespace weft {
+
+namespace detail {
+
+// Drops a JoinHandle's claim on a task's frame (task_header.hpp, rules 1-2).
+inline void release_task(FramePrefix* p, TaskHeader* t) {
+    p->flags &= ~FramePrefix::kHandleAlive;
+    if ((p->flags & FramePrefix::kFrameGone) != 0) {
+        free_frame_memory(p);
+    } else if ((p->flags & FramePrefix::kCompleted) != 0) {
+        std::exception_ptr unobserved;
+        if (t->error && (t->state & TaskHeader::kErrorObserved) == 0) {
+            unobserved = t->error;
+        }
+        t->self.destroy();
+        if (unobserved) {
+            report_detached_error(std::move(unobserved));
+        }
+    }
+    // else: still running, now detached; it destroys itself when it completes.
+}
+
+template <class T>
+T take_join_result(std::coroutine_handle<TaskPromise<T>> h) {
+    FramePrefix* p = FramePrefix::of(h.address());
+    p->flags |= FramePrefix::kResultTaken;
+    if ((p->flags & FramePrefix::kCancelled) != 0) {
+        throw Cancelled();
+    }
+    return h.promise().take();
+}
+
+template <class T>
+class JoinHandleAwaiter {
+public:
+    explicit JoinHandleAwaiter(std::coroutine_handle<TaskPromise<T>> h) noexcept : h_(h) {}
+    JoinHandleAwaiter(const JoinHandleAwaiter&) = delete;
+    JoinHandleAwaiter& operator=(const JoinHandleAwaiter&) = delete;
+    ~JoinHandleAwaiter() {
+        if (registered_) {
+            if ((FramePrefix::of(h_.address())->flags & FramePrefix::kFinished) == 0) {
+                h_.promise().join_waiter = nullptr;
+            }
+            waiter_.unlink();
+        }
+    }
+
+    bool await_ready() const {
+        if (!h_) {
+            throw std::logic_error(
+                "co_await JoinHandle: the handle is empty (moved-from); await the handle that "
+                "spawn_task returned");
+        }
+        const std::uint32_t flags = FramePrefix::of(h_.address())->flags;
+        if ((flags & FramePrefix::kResultTaken) != 0) {
+            throw std::logic_error(
+                "co_await JoinHandle: the task's result was already taken by an earlier co_await; "
+                "a JoinHandle yields its result once");
+        }
+        return (flags & FramePrefix::kFinished) != 0;
+    }
+    void await_suspend(std::coroutine_handle<> caller) {
+        TaskHeader& t = h_.promise();
+        if (t.join_waiter != nullptr) {
+            throw std::logic_error(
+                "co_await JoinHandle: the handle is already being awaited elsewhere; only one "
+                "coroutine may await a JoinHandle at a time");
+        }
+        waiter_.task = current_task();
+        waiter_.handle = caller;
+        t.join_waiter = &waiter_;
+        registered_ = true;
+    }
+    T await_resume() {
+        registered_ = false;
+        return take_join_result(h_);
+    }
+
+private:
+    std::coroutine_handle<TaskPromise<T>> h_;
+    Waiter waiter_;
+    bool registered_ = false;
+};
+
+}  // namespace detail
+
+/// The handle `spawn_task` returns: the way to wait for a spawned task, get
+/// its result and cancel it. `co_await handle` (lvalue or rvalue) completes
+/// when the task has finished and yields its `T`, rethrows the exception the
+/// task threw, or throws `weft::Cancelled` if the task was aborted or
+/// destroyed by runtime shutdown; the result can be taken once (a second
+/// `co_await` throws `std::logic_error`, as does awaiting a moved-from
+/// handle). Cancel safety: an awaiter destroyed while waiting unregisters
+/// itself; the task and its result are untouched and the handle can be awaited
+/// again. Destroying the handle detaches the task: it keeps running, and an
+/// exception it throws goes to `Runtime::Options::on_unhandled_exception`.
+/// Move-only. Not thread-safe: use a handle on the runtime's thread.
+template <class T>
+class [[nodiscard]] JoinHandle {
+public:
+    using handle_type = std::coroutine_handle<detail::TaskPromise<T>>;
+
+    /// An empty handle (as if moved-from).
+    JoinHandle() noexcept = default;
+    explicit JoinHandle(handle_type h) noexcept : h_(h) {}
+    JoinHandle(JoinHandle&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    JoinHandle& operator=(JoinHandle&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, {});
+        }
+        return *this;
+    }
+    JoinHandle(const JoinHandle&) = delete;
+    JoinHandle& operator=(const JoinHandle&) = delete;
+    /// Detaches the task (see the class comment).
+    ~JoinHandle() { reset(); }
+
+    /// True when the handle refers to a task (it is not moved-from).
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(h_); }
+
+    /// True once the task has completed (returned or thrown) or was cancelled.
+    /// Never blocks. Throws std::logic_error on a moved-from handle.
+    [[nodiscard]] bool is_finished() const {
+        return (prefix("JoinHandle::is_finished")->flags & detail::FramePrefix::kFinished) != 0;
+    }
+
+    /// Cancels the task: it is destroyed at its current suspension point on
+    /// its runtime's next turn (the destructors of its locals run), and an
+    /// awaiter of this handle then gets `weft::Cancelled`. Does nothing if the
+    /// task already finished. Returns at once. Throws std::logic_error on a
+    /// moved-from handle or when called outside the task's runtime.
+    void abort() {
+        detail::FramePrefix* p = prefix("JoinHandle::abort");
+        if ((p->flags & detail::FramePrefix::kFinished) != 0) {
+            return;
+        }
+        detail::require_scheduler("JoinHandle::abort").request_cancel(&h_.promise());
+    }
+
+    /// Waits for the task; see the class comment.
+    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() & noexcept { return detail::JoinHandleAwaiter<T>(h_); }
+    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() && noexcept { return detail::JoinHandleAwaiter<T>(h_); }
+
+private:
+    detail::FramePrefix* prefix(const char* what) const {
+        if (!h_) {
+            throw std::logic_error(std::string(what) +
+                                   ": the handle is empty (moved-from); use the handle that spawn_task "
+                                   "returned");
+        }
+        return detail::FramePrefix::of(h_.address());
+    }
+    void reset() {
+        if (h_) {
+            auto h = std::exchange(h_, {});
+            detail::release_task(detail::FramePrefix::of(h.address()), &h.promise());
+        }
+    }
+
+    handle_type h_;
+};
+
+}  // namespace weft

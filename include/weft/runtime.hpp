@@ -1,0 +1,120 @@
+// weft::Runtime and block_on: where tasks run.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/scheduler.hpp"
+#include "weft/join_handle.hpp"
+#include "weft/spawn.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+/// An executor of tasks with its timers and clock. `Runtime()` is a
+/// current-thread runtime: every task runs on the thread that calls
+/// `block_on`, one at a time, in a deterministic FIFO order. A Runtime is not
+/// thread-safe: use it from one thread; `block_on` may be called again after
+/// it returns.
+class Runtime {
+public:
+    /// How to build a runtime.
+    struct Options {
+        /// 0 (the default): run every task on the thread that calls
+        /// `block_on`. Values >= 1 (a pool of worker threads) are not supported
+        /// yet: the constructor throws std::invalid_argument.
+        std::size_t worker_threads = 0;
+        /// Virtual time: whenever no task can run, the clock jumps to the next
+        /// timer, so a program that sleeps 10 s finishes at once with the same
+        /// output. `weft::now()` reads the virtual clock.
+        bool paused_clock = false;
+        /// Receives every exception that escapes a task nobody will join (its
+        /// JoinHandle was destroyed), on the runtime's thread, between task
+        /// turns. The default prints the exception's what() to stderr and lets
+        /// the runtime go on. If the handler throws, `block_on` ends (after
+        /// shutting down every task) with that exception.
+        std::function<void(std::exception_ptr)> on_unhandled_exception;
+    };
+
+    /// A current-thread runtime with the real clock.
+    Runtime() : Runtime(Options{}) {}
+    /// A runtime built from `options`; throws std::invalid_argument for
+    /// `worker_threads >= 1` (not supported yet).
+    explicit Runtime(Options options);
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    ~Runtime();
+
+    /// Runs `task` as the main task until it completes, running every task
+    /// it spawns meanwhile, and returns its value (rethrows its exception).
+    /// When it returns, every task still pending is destroyed at its
+    /// suspension point (the destructors of its locals run): tasks are
+    /// terminated when the runtime shuts down. Throws std::logic_error for an
+    /// empty task, when called from inside a running runtime (which it would
+    /// block), and when every task is stuck waiting with no timer armed
+    /// (a deadlock). Blocks the calling thread.
+    template <class T>
+    T block_on(Task<T> task);
+
+    /// Calls `f` (a callable returning `Task<T>`, such as a lambda with
+    /// captures) and runs the task as above; `f` is kept alive until the task
+    /// ends, so captures never dangle.
+    template <class F>
+        requires detail::TaskFactory<F>
+    auto block_on(F&& f) {
+        std::decay_t<F> fn(std::forward<F>(f));
+        return block_on(std::invoke(fn));
+    }
+
+    /// Timers armed right now (diagnostics: after block_on returns this is 0).
+    [[nodiscard]] std::size_t armed_timers() const noexcept { return sched_->armed_timers(); }
+    /// True when this runtime uses the paused (virtual) clock.
+    [[nodiscard]] bool paused_clock() const noexcept { return sched_->paused_clock(); }
+
+private:
+    struct ShutdownOnExit {
+        detail::Scheduler& s;
+        ~ShutdownOnExit() { s.shutdown(); }
+    };
+
+    std::unique_ptr<detail::Scheduler> sched_;
+};
+
+template <class T>
+T Runtime::block_on(Task<T> task) {
+    detail::EnterGuard enter(*sched_, "weft::block_on");
+    auto h = detail::TaskAccess::release(task, "weft::block_on");
+    detail::FramePrefix::of(h.address())->flags |= detail::FramePrefix::kHandleAlive;
+    JoinHandle<T> main(h);  // owns the main task from here on
+    {
+        ShutdownOnExit shutdown_on_exit{*sched_};
+        sched_->add_task(&h.promise());
+        sched_->run(&h.promise());
+    }
+    return detail::take_join_result(h);
+}
+
+/// Runs `task` on a fresh current-thread runtime (`Runtime().block_on(task)`):
+/// returns its value or rethrows its exception; every task still pending
+/// when it completes is destroyed. See `Runtime::block_on`.
+template <class T>
+T block_on(Task<T> task) {
+    Runtime rt;
+    return rt.block_on(std::move(task));
+}
+
+/// Calls `f` and runs the task it returns on a fresh current-thread runtime,
+/// keeping `f` alive until the task ends. See `Runtime::block_on`.
+template <class F>
+    requires detail::TaskFactory<F>
+auto block_on(F&& f) {
+    Runtime rt;
+    return rt.block_on(std::forward<F>(f));
+}
+
+}  // namespace weft

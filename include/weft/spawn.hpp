@@ -1,0 +1,83 @@
+// spawn_task and async_move: starting tasks and owning their captures.
+#pragma once
+
+#include <concepts>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/scheduler.hpp"
+#include "weft/join_handle.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+
+template <class X>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<Task<T>> : std::true_type {};
+
+template <class F>
+using task_of_t = std::invoke_result_t<std::decay_t<F>&>;
+
+template <class F>
+concept TaskFactory = std::invocable<std::decay_t<F>&> && is_task<task_of_t<F>>::value;
+
+template <class F, class T>
+Task<T> own_and_run(F f) {
+    // `f` lives in this frame until the task it returned has completed.
+    co_return co_await std::invoke(f);
+}
+
+template <class F>
+Task<void> own_and_run_void(F f) {
+    co_await std::invoke(f);
+}
+
+}  // namespace detail
+
+/// Starts `task` on the current runtime and returns at once; the task runs
+/// concurrently with its spawner, on the spawner's thread (current-thread
+/// runtime), in FIFO order with the other ready tasks. The returned handle
+/// joins or aborts it; dropping the handle detaches the task. Throws
+/// std::logic_error (naming spawn_task) when called outside a runtime or with
+/// an empty task. Must be called on the runtime's thread.
+template <class T>
+JoinHandle<T> spawn_task(Task<T> task) {
+    detail::Scheduler& s = detail::require_scheduler("weft::spawn_task");
+    auto h = detail::TaskAccess::release(task, "weft::spawn_task");
+    detail::FramePrefix::of(h.address())->flags |= detail::FramePrefix::kHandleAlive;
+    s.add_task(&h.promise());
+    return JoinHandle<T>(h);
+}
+
+/// The `async move { ... }` block: takes ownership of `f`, a callable
+/// returning `Task<T>` (typically a lambda with captures), and returns a lazy
+/// Task that calls it and awaits the result. The callable, and so every
+/// capture, lives until that task ends, so captures never dangle; moving a
+/// `Sender` into it closes the channel when the task ends. Throws whatever
+/// moving `f` throws.
+template <class F>
+    requires detail::TaskFactory<F>
+auto async_move(F&& f) -> detail::task_of_t<F> {
+    using T = typename detail::task_of_t<F>::value_type;
+    if constexpr (std::is_void_v<T>) {
+        return detail::own_and_run_void<std::decay_t<F>>(std::forward<F>(f));
+    } else {
+        return detail::own_and_run<std::decay_t<F>, T>(std::forward<F>(f));
+    }
+}
+
+/// Spawns the task that the callable `f` returns, keeping `f` (its
+/// captures) alive until that task ends: `spawn_task([x] -> Task<int> {...})`
+/// is safe. Otherwise as `spawn_task(Task<T>)`.
+template <class F>
+    requires detail::TaskFactory<F>
+auto spawn_task(F&& f) {
+    detail::require_scheduler("weft::spawn_task");
+    return spawn_task(async_move(std::forward<F>(f)));
+}
+
+}  // namespace weft

@@ -1,0 +1,14 @@
+#pragma once
+// weft: Tokio-style async tasks for C++20 — the one header to include.
+//
+// Tasks and runtimes
+#include "weft/runtime.hpp"      // Runtime, Runtime::Options, block_on
+#include "weft/task.hpp"         // Task<T>
+#include "weft/spawn.hpp"        // spawn_task, async_move
+#include "weft/join_handle.hpp"  // JoinHandle<T>
+#include "weft/error.hpp"        // Cancelled
+// Time
+#include "weft/time.hpp"         // now, sleep, sleep_until, Sleep, yield_now
+// Combinators
+#include "weft/join.hpp"         // join, join3, join_all
+#include "weft/select.hpp"       // select, race, Either, timeout

@@ -1,0 +1,222 @@
+// The current-thread scheduler's loop; see weft/detail/scheduler.hpp for the
+// design and weft/detail/task_header.hpp for the rules cited here.
+#include "weft/detail/scheduler.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "weft/detail/frame_pool.hpp"
+
+namespace weft::detail {
+
+namespace {
+constexpr unsigned kTurnsBetweenTimerPolls = 61;
+}
+
+void free_frame_memory(FramePrefix* p) noexcept { frame_deallocate(p, p->size); }
+
+Scheduler& require_scheduler(const char* what) {
+    Scheduler* s = tls_context.scheduler;
+    if (s == nullptr) {
+        throw std::logic_error(std::string(what) +
+                               ": called outside a weft runtime; call it from a task that runs under "
+                               "weft::block_on or Runtime::block_on");
+    }
+    return *s;
+}
+
+EnterGuard::EnterGuard(Scheduler& s, const char* what) {
+    if (tls_context.scheduler != nullptr) {
+        throw std::logic_error(std::string(what) +
+                               ": called from inside a running weft runtime, which would block it; "
+                               "co_await the task (or spawn_task it) instead");
+    }
+    tls_context = Context{&s, nullptr};
+}
+
+Scheduler::Scheduler(SchedulerConfig cfg)
+    : paused_(cfg.paused_clock),
+      origin_(clock::now()),
+      on_unhandled_(std::move(cfg.on_unhandled_exception)) {}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+std::size_t Scheduler::live_tasks() const noexcept {
+    std::size_t n = 0;
+    for (const Link* l = tasks_.front(); !tasks_.is_end(l); l = l->next) {
+        ++n;
+    }
+    return n;
+}
+
+void Scheduler::on_task_complete(TaskHeader* t) noexcept {
+    static_cast<RunLink*>(t)->unlink();
+    static_cast<AllLink*>(t)->unlink();
+    t->ready.clear();
+    FramePrefix* p = t->prefix();
+    p->flags |= FramePrefix::kCompleted;
+    if (Waiter* jw = t->join_waiter) {
+        t->join_waiter = nullptr;
+        wake(jw);
+    }
+    if ((p->flags & FramePrefix::kHandleAlive) == 0) {
+        // Detached: nobody will ever see the result (rule 2).
+        if (t->error) {
+            unhandled_.push_back(t->error);
+        }
+        t->self.destroy();
+    }
+}
+
+void Scheduler::cancel(TaskHeader* t) noexcept {
+    t->state |= TaskHeader::kDying;  // rule 4
+    static_cast<RunLink*>(t)->unlink();
+    static_cast<AllLink*>(t)->unlink();
+    t->ready.clear();
+    FramePrefix* p = t->prefix();
+    p->flags |= FramePrefix::kCancelled;
+    Waiter* jw = t->join_waiter;
+    t->join_waiter = nullptr;
+    const bool wake_joiner = jw != nullptr && jw->task != t;
+    t->self.destroy();  // rule 2; the memory stays while a handle refers to it (rule 1)
+    if (wake_joiner) {
+        wake(jw);
+    }
+}
+
+void Scheduler::run_turn(TaskHeader* t) {
+    t->state &= static_cast<std::uint8_t>(~TaskHeader::kScheduled);
+    tls_context.task = t;
+    if ((t->state & TaskHeader::kCancelRequested) != 0) {
+        cancel(t);
+    } else if ((t->state & TaskHeader::kStarted) == 0) {
+        t->state |= TaskHeader::kStarted;
+        t->self.resume();
+    } else {
+        ListHead turn;
+        t->ready.splice_to(turn);
+        while (!turn.empty()) {
+            auto* w = static_cast<Waiter*>(turn.pop_front());
+            w->handle.resume();
+        }
+    }
+    tls_context.task = nullptr;
+}
+
+bool Scheduler::poll_timers(bool idle) {
+    if (timers_.size() == 0) {
+        return false;
+    }
+    std::uint64_t now_tick = 0;
+    if (paused_) {
+        std::uint64_t next = 0;
+        if (idle && timers_.next_tick(next)) {
+            const auto next_ns = static_cast<std::int64_t>(next) * TimerWheel::kTickNs;
+            if (next_ns > virtual_ns_) {
+                virtual_ns_ = next_ns;  // the paused clock jumps to the next timer
+            }
+        }
+        now_tick = static_cast<std::uint64_t>(virtual_ns_ / TimerWheel::kTickNs);
+    } else {
+        auto elapsed = [&] { return std::max<std::int64_t>(0, to_wheel_ns(clock::now())); };
+        now_tick = static_cast<std::uint64_t>(elapsed() / TimerWheel::kTickNs);
+        std::uint64_t next = 0;
+        if (idle && timers_.next_tick(next) && next > now_tick) {
+            std::this_thread::sleep_until(origin_ + std::chrono::nanoseconds(static_cast<std::int64_t>(next) *
+                                                                             TimerWheel::kTickNs));
+            now_tick = static_cast<std::uint64_t>(elapsed() / TimerWheel::kTickNs);
+        }
+    }
+    bool fired = false;
+    timers_.advance(now_tick, [&](TimerEntry* e) {
+        fired = true;
+        wake(e);
+    });
+    return fired;
+}
+
+void Scheduler::flush_unhandled() {
+    while (!unhandled_.empty()) {
+        std::exception_ptr e = std::move(unhandled_.front());
+        unhandled_.erase(unhandled_.begin());
+        if (on_unhandled_) {
+            on_unhandled_(e);  // may throw: that ends block_on with it
+        } else {
+            print_unhandled(e);
+        }
+    }
+}
+
+void Scheduler::run(TaskHeader* root) {
+    FramePrefix* rp = root->prefix();
+    unsigned turns = 0;
+    for (;;) {
+        while (!run_queue_.empty()) {
+            run_turn(TaskHeader::from_run(run_queue_.pop_front()));
+            if (!unhandled_.empty()) {
+                flush_unhandled();
+            }
+            if ((rp->flags & FramePrefix::kFinished) != 0) {
+                return;
+            }
+            if (++turns == kTurnsBetweenTimerPolls) {
+                turns = 0;
+                poll_timers(false);
+            }
+        }
+        if ((rp->flags & FramePrefix::kFinished) != 0) {
+            return;
+        }
+        if (!poll_timers(true) && run_queue_.empty()) {
+            if (timers_.size() == 0) {
+                throw std::logic_error(
+                    "weft::block_on: deadlock: the main task is waiting, but no task can run and no timer "
+                    "is armed, so nothing can ever wake it (tasks awaiting each other's JoinHandles?)");
+            }
+        }
+    }
+}
+
+void Scheduler::shutdown() noexcept {
+    shutting_down_ = true;
+    run_queue_.clear();
+    while (!tasks_.empty()) {
+        cancel(TaskHeader::from_all(tasks_.front()));
+    }
+    run_queue_.clear();
+    shutting_down_ = false;
+    // Failures reported while tasks were torn down still reach the handler.
+    for (auto& e : unhandled_) {
+        try {
+            if (on_unhandled_) {
+                on_unhandled_(e);
+            } else {
+                print_unhandled(e);
+            }
+        } catch (...) {  // NOLINT(bugprone-empty-catch): shutdown cannot fail
+        }
+    }
+    unhandled_.clear();
+}
+
+void print_unhandled(const std::exception_ptr& e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "weft: unhandled exception in a detached task: %s\n", ex.what());
+    } catch (...) {
+        std::fprintf(stderr, "weft: unhandled exception of a non-std type in a detached task\n");
+    }
+}
+
+void report_detached_error(std::exception_ptr e) {
+    if (Scheduler* s = current_scheduler()) {
+        s->report_unhandled(std::move(e));
+    } else {
+        print_unhandled(e);
+    }
+}
+
+}  // namespace weft::detail
