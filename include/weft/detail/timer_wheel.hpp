@@ -139,7 +139,9 @@ private:
         }
         const std::uint64_t masked = (elapsed_ ^ t) | (kSlots - 1);
         const unsigned significant = 63U - static_cast<unsigned>(std::countl_zero(masked));
-        const unsigned level = significant / kLevelBits;
+        // A deadline up to kMaxSpan ahead can still differ from elapsed_ above
+        // the top level's bits (it lies in the top level's next rotation).
+        const unsigned level = std::min(significant / kLevelBits, kLevels - 1);
         const unsigned slot = static_cast<unsigned>(t >> (level * kLevelBits)) & (kSlots - 1);
         slots_[level][slot].push_back(e);
         occupied_[level] |= std::uint64_t{1} << slot;
@@ -159,10 +161,10 @@ private:
             const std::uint64_t slot_span = std::uint64_t{1} << shift;
             const std::uint64_t level_span = slot_span << kLevelBits;
             std::uint64_t tick = (elapsed_ & ~(level_span - 1)) + slot * slot_span;
-            if (slot < pos) {
-                tick += level_span;
+            if (tick <= elapsed_) {
+                tick += level_span;  // the slot's next rotation (level 0 never holds tick == elapsed_)
             }
-            out = Expiry{level, slot, std::max(tick, elapsed_)};
+            out = Expiry{level, slot, tick};
             return true;
         }
         return false;

@@ -1,0 +1,55 @@
+// Lifetime probes: prove that what was constructed was destroyed.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <weft/weft.hpp>
+
+namespace weft_test {
+
+struct LifeCount {
+    int alive = 0;
+    int destroyed = 0;
+};
+
+// Counts itself alive in a LifeCount while it exists (moves transfer it).
+class Probe {
+public:
+    explicit Probe(LifeCount& c) : c_(&c) { ++c_->alive; }
+    Probe(Probe&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    Probe& operator=(Probe&&) = delete;
+    Probe(const Probe& o) : c_(o.c_) { ++c_->alive; }
+    Probe& operator=(const Probe&) = delete;
+    ~Probe() {
+        if (c_ != nullptr) {
+            --c_->alive;
+            ++c_->destroyed;
+        }
+    }
+
+private:
+    LifeCount* c_;
+};
+
+inline weft::Runtime::Options paused() {
+    weft::Runtime::Options o;
+    o.paused_clock = true;
+    return o;
+}
+
+// Runs the task `f` returns on a fresh runtime with the paused clock.
+template <class F>
+auto run_paused(F&& f) {
+    weft::Runtime rt(paused());
+    return rt.block_on(std::forward<F>(f));
+}
+
+// Milliseconds of runtime time elapsed since `start`.
+inline long long ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
+}
+
+}  // namespace weft_test

@@ -1,0 +1,159 @@
+// sleep, sleep_until, now, yield_now: paused clock, ordering, one real-clock test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using weft::JoinHandle;
+using weft::Task;
+using namespace std::chrono_literals;
+using namespace weft_test;
+
+TEST(Time, paused_clock_jumps_to_the_next_timer) {
+    run_paused([]() -> Task<void> {
+        auto start = weft::now();
+        co_await weft::sleep(10s);
+        EXPECT_EQ(weft::now() - start, 10s);
+        co_await weft::sleep(500ms);
+        EXPECT_EQ(weft::now() - start, 10500ms);
+    });
+}
+
+TEST(Time, sleep_until_uses_the_runtime_clock) {
+    run_paused([]() -> Task<void> {
+        auto deadline = weft::now() + 10s;
+        co_await weft::sleep_until(deadline);
+        EXPECT_EQ(weft::now(), deadline);
+    });
+}
+
+TEST(Time, no_timer_fires_before_its_deadline) {
+    run_paused([]() -> Task<void> {
+        auto start = weft::now();
+        co_await weft::sleep(1500us);  // rounded up to the 1 ms tick
+        EXPECT_GE(weft::now() - start, 1500us);
+        EXPECT_LT(weft::now() - start, 3ms);
+    });
+}
+
+TEST(Time, zero_and_negative_sleeps_complete_without_waiting) {
+    run_paused([]() -> Task<void> {
+        auto start = weft::now();
+        co_await weft::sleep(0ms);
+        co_await weft::sleep(-5s);
+        co_await weft::sleep_until(start - 1h);
+        EXPECT_EQ(weft::now(), start);
+    });
+}
+
+TEST(Time, timers_with_equal_deadlines_fire_in_start_order) {
+    std::vector<int> order = run_paused([]() -> Task<std::vector<int>> {
+        auto log = std::make_shared<std::vector<int>>();
+        auto deadline = weft::now() + 3s;
+        std::vector<JoinHandle<void>> hs;
+        for (int i = 0; i < 100; ++i) {
+            hs.push_back(weft::spawn_task([log, i, deadline]() -> Task<void> {
+                // Arm in index order, but from staggered times so that the
+                // timers sit in different wheel levels before they cascade.
+                co_await weft::sleep(std::chrono::milliseconds(i * 20));
+                co_await weft::sleep_until(deadline);
+                log->push_back(i);
+            }));
+        }
+        for (auto& h : hs) {
+            co_await h;
+        }
+        co_return *log;
+    });
+    ASSERT_EQ(order.size(), 100U);
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+}
+
+TEST(Time, timers_fire_in_deadline_order_whatever_the_arming_order) {
+    std::vector<std::int64_t> fired = run_paused([]() -> Task<std::vector<std::int64_t>> {
+        auto log = std::make_shared<std::vector<std::int64_t>>();
+        std::vector<JoinHandle<void>> hs;
+        std::uint64_t x = 12345;
+        for (int i = 0; i < 2000; ++i) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            auto us = static_cast<std::int64_t>((x >> 33) % 5'000'000'000ULL);  // up to ~83 min
+            hs.push_back(weft::spawn_task([log, us]() -> Task<void> {
+                co_await weft::sleep(std::chrono::microseconds(us));
+                log->push_back(us);
+            }));
+        }
+        for (auto& h : hs) {
+            co_await h;
+        }
+        co_return *log;
+    });
+    ASSERT_EQ(fired.size(), 2000U);
+    EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end()));
+}
+
+TEST(Time, deadlines_beyond_the_wheel_span_fire_on_time) {
+    run_paused([]() -> Task<void> {
+        auto start = weft::now();
+        co_await weft::sleep(std::chrono::hours(24 * 365 * 3));  // past the wheel's ~2.2 years
+        EXPECT_EQ(weft::now() - start, std::chrono::hours(24 * 365 * 3));
+    });
+}
+
+TEST(Time, yield_now_lets_every_other_ready_task_run_once) {
+    std::vector<int> order = run_paused([]() -> Task<std::vector<int>> {
+        auto log = std::make_shared<std::vector<int>>();
+        std::vector<JoinHandle<void>> hs;
+        for (int id = 0; id < 3; ++id) {
+            hs.push_back(weft::spawn_task([log, id]() -> Task<void> {
+                for (int round = 0; round < 3; ++round) {
+                    log->push_back(id * 10 + round);
+                    co_await weft::yield_now();
+                }
+            }));
+        }
+        for (auto& h : hs) {
+            co_await h;
+        }
+        co_return *log;
+    });
+    EXPECT_EQ(order, (std::vector<int>{0, 10, 20, 1, 11, 21, 2, 12, 22}));
+}
+
+TEST(Time, a_million_concurrent_sleeps) {
+    constexpr std::uint64_t kTasks = 1'000'000;
+    weft::Runtime rt(paused());
+    std::uint64_t sum = rt.block_on([&]() -> Task<std::uint64_t> {
+        std::vector<JoinHandle<std::uint64_t>> hs;
+        hs.reserve(kTasks);
+        for (std::uint64_t i = 0; i < kTasks; ++i) {
+            hs.push_back(weft::spawn_task([](std::uint64_t ms) -> Task<std::uint64_t> {
+                co_await weft::sleep(std::chrono::milliseconds(ms));
+                co_return 1;
+            }(i % 1000)));
+        }
+        co_await weft::yield_now();
+        EXPECT_EQ(rt.armed_timers(), kTasks - kTasks / 1000);  // the zero-length sleeps never arm
+        std::uint64_t s = 0;
+        for (auto& h : hs) {
+            s += co_await h;
+        }
+        co_return s;
+    });
+    EXPECT_EQ(sum, kTasks);
+    EXPECT_EQ(rt.armed_timers(), 0U);
+}
+
+// The one real-clock test for sleep: it really waits.
+TEST(TimeRealClock, sleep_waits_at_least_its_duration) {
+    auto took = weft::block_on([]() -> Task<std::chrono::steady_clock::duration> {
+        auto start = std::chrono::steady_clock::now();
+        co_await weft::sleep(30ms);
+        co_return std::chrono::steady_clock::now() - start;
+    });
+    EXPECT_GE(took, 30ms);
+}
