@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/resume.hpp"
 #include "weft/detail/task_promise.hpp"
 
 namespace weft {
@@ -21,7 +22,7 @@ class TaskAwaiter;
 /// rvalue), spawned with `spawn_task`, or passed to `block_on`; it then runs
 /// once, on the awaiting task, and `co_await` yields its value or rethrows its
 /// exception. Awaiting uses symmetric transfer, so arbitrarily deep chains of
-/// awaits do not grow the stack. Move-only; destroying a task that never ran
+/// awaits do not grow the stack (on every compiler and optimisation level). Move-only; destroying a task that never ran
 /// frees it without running it. Awaiting a moved-from or already-awaited task
 /// throws `std::logic_error`. Cancel safety: if the awaiting coroutine is
 /// destroyed while the task runs (a lost `select`, an aborted task, runtime
@@ -107,10 +108,10 @@ public:
         }
         return false;
     }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    void await_suspend(std::coroutine_handle<> caller) noexcept {
         task_->h_.promise().continuation = caller;
         started_ = true;
-        return task_->h_;
+        detail::transfer_to(task_->h_);
     }
     T await_resume() {
         started_ = false;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/resume.hpp"
 
 namespace weft::detail {
 
@@ -93,13 +94,13 @@ void Scheduler::run_turn(TaskHeader* t) {
         cancel(t);
     } else if ((t->state & TaskHeader::kStarted) == 0) {
         t->state |= TaskHeader::kStarted;
-        t->self.resume();
+        run_from(t->self);
     } else {
         ListHead turn;
         t->ready.splice_to(turn);
         while (!turn.empty()) {
             auto* w = static_cast<Waiter*>(turn.pop_front());
-            w->handle.resume();
+            run_from(w->handle);
         }
     }
     tls_context.task = nullptr;

@@ -5,7 +5,7 @@
 // its result. The combinator's awaiter (a BranchGroup) owns the branches:
 // it starts them in argument order when the parent suspends, each branch
 // reports to the group from its final suspension, and the group decides
-// whether to resume the parent (by symmetric transfer from that final step).
+// whether to resume the parent (by transfer from that final step, resume.hpp).
 // Operands are awaited from inside the branch frames, so their awaiters, and
 // every registration they hold, live in those frames: cancelling a branch is
 // destroying its frame (task_header.hpp, rule 3). The group destroys every
@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/resume.hpp"
 
 namespace weft::detail {
 
@@ -53,6 +54,7 @@ using stored_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remov
 // ---- the branch coroutine
 class BranchSink {
 public:
+    // Returns the coroutine to transfer to next (the parent), or a null handle.
     virtual std::coroutine_handle<> branch_done(std::size_t index) noexcept = 0;
 
 protected:
@@ -77,8 +79,11 @@ struct BranchPromise {
     std::suspend_always initial_suspend() const noexcept { return {}; }
     struct Final {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(BranchHandle h) noexcept {
-            return h.promise().sink->branch_done(h.promise().index);
+        void await_suspend(BranchHandle h) noexcept {
+            std::coroutine_handle<> next = h.promise().sink->branch_done(h.promise().index);
+            if (next) {
+                transfer_to(next);
+            }
         }
         void await_resume() const noexcept {}
     };
@@ -128,7 +133,7 @@ protected:
             BranchPromise& p = branches_[i].promise();
             p.sink = this;
             p.index = i;
-            branches_[i].resume();
+            run_from(branches_[i]);
         }
         starting_ = false;
         return !(decided_ || remaining_ == 0);
@@ -143,13 +148,10 @@ protected:
             error_ = e;
             cancel_others(index);
         }
-        if (starting_) {
-            return std::noop_coroutine();
-        }
-        if (decided_ || remaining_ == 0) {
+        if (!starting_ && (decided_ || remaining_ == 0)) {
             return parent_;
         }
-        return std::noop_coroutine();
+        return {};
     }
 
     void rethrow_if_error() const {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/resume.hpp"
 #include "weft/detail/scheduler.hpp"
 #include "weft/detail/task_header.hpp"
 
@@ -31,16 +32,13 @@ public:
     struct FinalAwaiter {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
         template <class P>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+        void await_suspend(std::coroutine_handle<P> h) noexcept {
             TaskHeader& t = h.promise();
             if ((t.state & TaskHeader::kSpawned) != 0) {
                 current_scheduler()->on_task_complete(&t);  // may destroy the frame (rule 2)
-                return std::noop_coroutine();
+            } else if (t.continuation) {
+                transfer_to(t.continuation);  // symmetric transfer (resume.hpp)
             }
-            if (t.continuation) {
-                return t.continuation;  // symmetric transfer: the stack does not grow
-            }
-            return std::noop_coroutine();
         }
         void await_resume() const noexcept {}
     };
