@@ -1,0 +1,109 @@
+// The book's listings: each example's exact output under the paused clock.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+std::string run(const std::string& name, const std::string& args = "--paused-clock") {
+    const std::string cmd = std::string(WEFT_EXAMPLES_DIR) + "/" + name + " " + args;
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        return "<popen failed>";
+    }
+    std::array<char, 4096> buf{};
+    std::size_t n = 0;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
+        out.append(buf.data(), n);
+    }
+    const int status = pclose(p);
+    if (status != 0) {
+        out += "<exit status " + std::to_string(status) + ">";
+    }
+    return out;
+}
+
+std::string lines(std::initializer_list<const char*> ls) {
+    std::string s;
+    for (const char* l : ls) {
+        s += l;
+        s += '\n';
+    }
+    return s;
+}
+
+const std::string kTakingTurns = lines({
+    "'a' started.", "'a' ran for 30ms", "'b' started.", "'b' ran for 75ms", "'a' ran for 10ms",
+    "'b' ran for 10ms", "'a' ran for 20ms", "'b' ran for 15ms", "'a' finished.",
+});
+
+}  // namespace
+
+TEST(Examples, listing_17_06_the_spawned_task_stops_with_the_main_task) {
+    EXPECT_EQ(run("listing_17_06"), lines({
+        "hi number 1 from the second task!", "hi number 1 from the first task!",
+        "hi number 2 from the second task!", "hi number 2 from the first task!",
+        "hi number 3 from the second task!", "hi number 3 from the first task!",
+        "hi number 4 from the second task!", "hi number 4 from the first task!",
+    }));
+}
+
+TEST(Examples, listing_17_07_awaiting_the_handle_runs_the_task_to_completion) {
+    EXPECT_EQ(run("listing_17_07"), lines({
+        "hi number 1 from the second task!", "hi number 1 from the first task!",
+        "hi number 2 from the second task!", "hi number 2 from the first task!",
+        "hi number 3 from the second task!", "hi number 3 from the first task!",
+        "hi number 4 from the second task!", "hi number 4 from the first task!",
+        "hi number 5 from the first task!", "hi number 6 from the first task!",
+        "hi number 7 from the first task!", "hi number 8 from the first task!",
+        "hi number 9 from the first task!",
+    }));
+}
+
+TEST(Examples, listing_17_08_join_alternates_fairly) {
+    EXPECT_EQ(run("listing_17_08"), lines({
+        "hi number 1 from the first task!", "hi number 1 from the second task!",
+        "hi number 2 from the first task!", "hi number 2 from the second task!",
+        "hi number 3 from the first task!", "hi number 3 from the second task!",
+        "hi number 4 from the first task!", "hi number 4 from the second task!",
+        "hi number 5 from the first task!", "hi number 6 from the first task!",
+        "hi number 7 from the first task!", "hi number 8 from the first task!",
+        "hi number 9 from the first task!",
+    }));
+}
+
+TEST(Examples, listing_17_14_blocking_work_starves_the_other_future) {
+    EXPECT_EQ(run("listing_17_14"), lines({
+        "'a' started.", "'a' ran for 30ms", "'a' ran for 10ms", "'a' ran for 20ms", "'b' started.",
+        "'b' ran for 75ms", "'b' ran for 10ms", "'b' ran for 15ms", "'b' ran for 350ms", "'a' finished.",
+    }));
+}
+
+TEST(Examples, listing_17_15_short_sleeps_let_the_futures_take_turns) {
+    EXPECT_EQ(run("listing_17_15"), kTakingTurns);
+}
+
+TEST(Examples, listing_17_16_yield_now_gives_the_same_turns) {
+    EXPECT_EQ(run("listing_17_16"), kTakingTurns);
+}
+
+// The real clock (the slow steps really block): the order must not change.
+TEST(Examples, listing_17_16_real_clock_gives_the_same_turns) {
+    EXPECT_EQ(run("listing_17_16", ""), kTakingTurns);
+}
+
+TEST(Examples, listing_17_17_sleep_costs_a_tick_and_yield_nothing) {
+    EXPECT_EQ(run("listing_17_17"), lines({
+        "'sleep' version finished after 0.999 seconds.",
+        "'yield' version finished after 0 seconds.",
+    }));
+}
+
+TEST(Examples, listings_17_18_to_17_20_time_out_after_two_seconds) {
+    for (const char* name : {"listing_17_18", "listing_17_19", "listing_17_20"}) {
+        EXPECT_EQ(run(name), "Failed after 2 seconds\n") << name;
+    }
+}
