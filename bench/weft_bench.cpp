@@ -1,0 +1,241 @@
+// weft-bench: the workloads of shared/bench/WORKLOADS.md, weft's side.
+//
+//   weft-bench <workload> [N] [st|mt]      one workload, one line
+//   weft-bench                             every workload, default sizes
+//
+// Each prints `workload=<name> runtime=weft flavor=<f> n=<N> ns_per_op=<x>
+// total_ms=<y>`, timed from inside (runtime construction included, as the
+// peers do), checks its own result and exits non-zero when it is wrong.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <weft/weft.hpp>
+
+using weft::JoinHandle;
+using weft::Task;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t kTasks = 1000;  // the "1,000 x M" workloads
+
+struct Args {
+    std::uint64_t n;
+    bool mt;
+};
+
+struct Workload {
+    const char* name;
+    std::uint64_t default_n;
+    // Runs the workload on `rt`; returns the ops actually run, throws on a
+    // failed self-check.
+    std::function<std::uint64_t(weft::Runtime&, std::uint64_t)> body;
+};
+
+[[noreturn]] void check_failed(const std::string& what) { throw std::runtime_error(what); }
+
+// ---- spawn_join: spawn N tasks, task i returns i; await all in order and sum.
+Task<std::uint64_t> identity(std::uint64_t i) { co_return i; }
+
+std::uint64_t spawn_join(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t sum = rt.block_on([n]() -> Task<std::uint64_t> {
+        std::vector<JoinHandle<std::uint64_t>> hs;
+        hs.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            hs.push_back(weft::spawn_task(identity(i)));
+        }
+        std::uint64_t s = 0;
+        for (auto& h : hs) {
+            s += co_await h;
+        }
+        co_return s;
+    });
+    if (sum != n * (n - 1) / 2) {
+        check_failed("sum " + std::to_string(sum));
+    }
+    return n;
+}
+
+// ---- sleepers: N tasks sleep 100 ms then return 1.
+Task<std::uint64_t> sleeper() {
+    co_await weft::sleep(100ms);
+    co_return 1;
+}
+
+std::uint64_t sleepers(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t sum = rt.block_on([n]() -> Task<std::uint64_t> {
+        std::vector<JoinHandle<std::uint64_t>> hs;
+        hs.reserve(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            hs.push_back(weft::spawn_task(sleeper()));
+        }
+        std::uint64_t s = 0;
+        for (auto& h : hs) {
+            s += co_await h;
+        }
+        co_return s;
+    });
+    if (sum != n) {
+        check_failed("sum " + std::to_string(sum));
+    }
+    return n;
+}
+
+// ---- yield_now: 1,000 tasks each yield N/1,000 times.
+Task<std::uint64_t> yielder(std::uint64_t per) {
+    for (std::uint64_t i = 0; i < per; ++i) {
+        co_await weft::yield_now();
+    }
+    co_return per;
+}
+
+std::uint64_t yield_now(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t tasks = std::min(kTasks, n);
+    const std::uint64_t per = n / tasks;
+    const std::uint64_t done = rt.block_on([tasks, per]() -> Task<std::uint64_t> {
+        std::vector<JoinHandle<std::uint64_t>> hs;
+        for (std::uint64_t t = 0; t < tasks; ++t) {
+            hs.push_back(weft::spawn_task(yielder(per)));
+        }
+        std::uint64_t s = 0;
+        for (auto& h : hs) {
+            s += co_await h;
+        }
+        co_return s;
+    });
+    if (done != tasks * per) {
+        check_failed("yields " + std::to_string(done));
+    }
+    return done;
+}
+
+// ---- timer_churn: 1,000 tasks each arm a 10 s sleep and cancel it at once,
+// N/1,000 times: select(sleep, a ready future). The ready future checks that
+// the sleep, started first, is armed when it runs.
+Task<bool> sleep_is_armed(const weft::Runtime& rt) { co_return rt.armed_timers() > 0; }
+
+Task<std::uint64_t> churner(const weft::Runtime& rt, std::uint64_t per) {
+    std::uint64_t armed = 0;
+    for (std::uint64_t i = 0; i < per; ++i) {
+        auto r = co_await weft::select(weft::sleep(10s), sleep_is_armed(rt));
+        if (r.index() != 1) {
+            check_failed("a 10 s sleep fired");
+        }
+        armed += std::get<1>(r) ? 1U : 0U;
+    }
+    co_return armed;
+}
+
+std::uint64_t timer_churn(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t tasks = std::min(kTasks, n);
+    const std::uint64_t per = n / tasks;
+    const std::uint64_t armed = rt.block_on([&rt, tasks, per]() -> Task<std::uint64_t> {
+        std::vector<JoinHandle<std::uint64_t>> hs;
+        for (std::uint64_t t = 0; t < tasks; ++t) {
+            hs.push_back(weft::spawn_task(churner(rt, per)));
+        }
+        std::uint64_t s = 0;
+        for (auto& h : hs) {
+            s += co_await h;
+        }
+        co_return s;
+    });
+    if (armed != tasks * per || rt.armed_timers() != 0) {
+        check_failed("armed " + std::to_string(armed));
+    }
+    return armed;
+}
+
+const std::vector<Workload>& workloads() {
+    static const std::vector<Workload> all = {
+        {"spawn_join", 1'000'000, spawn_join},
+        {"sleepers", 1'000'000, sleepers},
+        {"yield_now", 1'000'000, yield_now},
+        {"timer_churn", 1'000'000, timer_churn},
+    };
+    return all;
+}
+
+int run_one(const Workload& w, std::uint64_t n, bool mt) {
+    const char* flavor = mt ? "mt" : "st";
+    try {
+        const auto t0 = std::chrono::steady_clock::now();
+        weft::Runtime::Options o;
+        o.worker_threads = mt ? 2 : 0;
+        weft::Runtime rt(std::move(o));
+        const std::uint64_t ops = w.body(rt, n);
+        const auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("workload=%s runtime=weft flavor=%s n=%llu ns_per_op=%.3f total_ms=%.3f\n", w.name, flavor,
+                    static_cast<unsigned long long>(ops), ns / static_cast<double>(ops), ns / 1e6);
+        std::fflush(stdout);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "workload=%s runtime=weft flavor=%s n=%llu FAILED: %s\n", w.name, flavor,
+                     static_cast<unsigned long long>(n), e.what());
+        return 1;
+    }
+}
+
+[[noreturn]] void usage(const char* msg) {
+    std::fprintf(stderr, "weft-bench: %s\nusage: weft-bench [<workload> [N] [st|mt]]\nworkloads:", msg);
+    for (const auto& w : workloads()) {
+        std::fprintf(stderr, " %s", w.name);
+    }
+    std::fprintf(stderr, "\n");
+    std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 1) {
+        int rc = 0;
+        for (const auto& w : workloads()) {
+            rc |= run_one(w, w.default_n, false);
+        }
+        return rc;
+    }
+    const Workload* w = nullptr;
+    for (const auto& c : workloads()) {
+        if (std::string_view(argv[1]) == c.name) {
+            w = &c;
+        }
+    }
+    if (w == nullptr) {
+        usage((std::string("unknown workload '") + argv[1] + "'").c_str());
+    }
+    std::uint64_t n = w->default_n;
+    if (argc > 2) {
+        std::string s;
+        for (const char* p = argv[2]; *p != 0; ++p) {
+            if (*p != '_') {
+                s += *p;
+            }
+        }
+        char* end = nullptr;
+        n = std::strtoull(s.c_str(), &end, 10);
+        if (s.empty() || *end != 0 || n == 0) {
+            usage((std::string("bad N '") + argv[2] + "'").c_str());
+        }
+    }
+    bool mt = false;
+    if (argc > 3) {
+        const std::string_view f = argv[3];
+        if (f == "mt") {
+            mt = true;
+        } else if (f != "st") {
+            usage((std::string("bad flavor '") + argv[3] + "'").c_str());
+        }
+    }
+    if (argc > 4) {
+        usage("too many arguments");
+    }
+    return run_one(*w, n, mt);
+}
