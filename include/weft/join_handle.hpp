@@ -24,7 +24,7 @@ inline void release_task(FramePrefix* p, TaskHeader* t) {
         if (t->error && (t->state & TaskHeader::kErrorObserved) == 0) {
             unobserved = t->error;
         }
-        t->self.destroy();
+        t->handle().destroy();
         if (unobserved) {
             report_detached_error(std::move(unobserved));
         }

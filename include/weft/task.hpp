@@ -1,6 +1,7 @@
 // weft::Task<T>: the lazy coroutine type every weft program is made of.
 #pragma once
 
+#include <cassert>
 #include <coroutine>
 #include <stdexcept>
 #include <string>
@@ -109,7 +110,7 @@ public:
         return false;
     }
     void await_suspend(std::coroutine_handle<> caller) noexcept {
-        task_->h_.promise().continuation = caller;
+        task_->h_.promise().continuation = caller.address();
         started_ = true;
         detail::transfer_to(task_->h_);
     }
@@ -129,13 +130,15 @@ private:
 
 template <class T>
 Task<T> TaskPromise<T>::get_return_object() noexcept {
-    self = std::coroutine_handle<TaskPromise<T>>::from_promise(*this);
-    return Task<T>(std::coroutine_handle<TaskPromise<T>>::from_promise(*this));
+    auto h = std::coroutine_handle<TaskPromise<T>>::from_promise(*this);
+    assert(h.address() == handle().address() && "TaskHeader::handle() must find this frame");
+    return Task<T>(h);
 }
 
 inline Task<void> TaskPromise<void>::get_return_object() noexcept {
-    self = std::coroutine_handle<TaskPromise<void>>::from_promise(*this);
-    return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
+    auto h = std::coroutine_handle<TaskPromise<void>>::from_promise(*this);
+    assert(h.address() == handle().address() && "TaskHeader::handle() must find this frame");
+    return Task<void>(h);
 }
 
 }  // namespace detail

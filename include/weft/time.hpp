@@ -46,13 +46,18 @@ public:
         }
     }
 
-    bool await_ready() const { return deadline_ <= require_scheduler("weft::sleep").now(); }
+    // Ready at once when the deadline's tick has already been processed by
+    // the timers (no clock read: `sleep(d)` read it already). A deadline that
+    // passed only since then is armed and fires at the next timer poll.
+    bool await_ready() {
+        Scheduler& s = require_scheduler("weft::sleep");
+        entry_.deadline_ns = s.to_wheel_ns(deadline_);
+        return s.expired(entry_.deadline_ns);
+    }
     void await_suspend(std::coroutine_handle<> h) noexcept {
-        Scheduler* s = current_scheduler();
         entry_.task = current_task();
         entry_.handle = h;
-        entry_.deadline_ns = s->to_wheel_ns(deadline_);
-        s->arm(&entry_);
+        current_scheduler()->arm(&entry_);
     }
     void await_resume() const noexcept {}
 

@@ -9,6 +9,7 @@
 
 #include "weft/detail/frame_pool.hpp"
 #include "weft/detail/resume.hpp"
+#include "weft/detail/task_promise.hpp"
 
 namespace weft::detail {
 
@@ -67,7 +68,7 @@ void Scheduler::on_task_complete(TaskHeader* t) noexcept {
         if (t->error) {
             unhandled_.push_back(t->error);
         }
-        t->self.destroy();
+        t->handle().destroy();
     }
 }
 
@@ -81,7 +82,7 @@ void Scheduler::cancel(TaskHeader* t) noexcept {
     Waiter* jw = t->join_waiter;
     t->join_waiter = nullptr;
     const bool wake_joiner = jw != nullptr && jw->task != t;
-    t->self.destroy();  // rule 2; the memory stays while a handle refers to it (rule 1)
+    t->handle().destroy();  // rule 2; the memory stays while a handle refers to it (rule 1)
     if (wake_joiner) {
         wake(jw);
     }
@@ -94,7 +95,7 @@ void Scheduler::run_turn(TaskHeader* t) {
         cancel(t);
     } else if ((t->state & TaskHeader::kStarted) == 0) {
         t->state |= TaskHeader::kStarted;
-        run_from(t->self);
+        run_from(t->handle());
     } else {
         ListHead turn;
         t->ready.splice_to(turn);

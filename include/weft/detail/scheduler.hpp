@@ -57,6 +57,11 @@ public:
 
     // ---- timers
     void arm(TimerEntry* e) noexcept { timers_.insert(e); }
+    // True when a timer with this deadline would fire at once: its tick was
+    // already processed (for the paused clock: it is not after virtual now).
+    [[nodiscard]] bool expired(std::int64_t deadline_ns) const noexcept {
+        return TimerWheel::tick_of(deadline_ns) <= timers_.elapsed() || (paused_ && deadline_ns <= virtual_ns_);
+    }
     void disarm(TimerEntry* e) noexcept { timers_.remove(e); }
     [[nodiscard]] std::size_t armed_timers() const noexcept { return timers_.size(); }
 

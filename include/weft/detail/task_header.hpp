@@ -78,16 +78,20 @@ struct TaskHeader : RunLink, AllLink {
         kCancelRequested = 1U << 3, // JoinHandle::abort() was called
         kDying = 1U << 4,           // being destroyed by cancellation (rule 4)
         kErrorObserved = 1U << 5,   // its exception was handed to a joiner
+        kHasValue = 1U << 6,        // the promise holds a returned value
     };
 
-    ListHead ready;                           // woken waiters, in wake order
-    Waiter* join_waiter = nullptr;            // the JoinHandle awaiter, if any
-    std::coroutine_handle<> continuation;     // who awaits this Task (not spawned)
-    std::coroutine_handle<> self;             // this frame
+    ListHead ready;  // woken waiters, in wake order
+    union {
+        Waiter* join_waiter = nullptr;  // spawned: the JoinHandle awaiter, if any
+        void* continuation;             // awaited: the awaiting coroutine's frame
+    };
     std::exception_ptr error;
     std::uint8_t state = 0;
 
-    FramePrefix* prefix() const noexcept { return FramePrefix::of(self.address()); }
+    // This task's coroutine frame (defined with the promise, task_promise.hpp).
+    [[nodiscard]] std::coroutine_handle<> handle() const noexcept;
+    [[nodiscard]] FramePrefix* prefix() const noexcept { return FramePrefix::of(handle().address()); }
     static TaskHeader* from_run(Link* l) noexcept { return static_cast<TaskHeader*>(static_cast<RunLink*>(l)); }
     static TaskHeader* from_all(Link* l) noexcept { return static_cast<TaskHeader*>(static_cast<AllLink*>(l)); }
 };

@@ -36,8 +36,8 @@ public:
             TaskHeader& t = h.promise();
             if ((t.state & TaskHeader::kSpawned) != 0) {
                 current_scheduler()->on_task_complete(&t);  // may destroy the frame (rule 2)
-            } else if (t.continuation) {
-                transfer_to(t.continuation);  // symmetric transfer (resume.hpp)
+            } else if (t.continuation != nullptr) {
+                transfer_to(std::coroutine_handle<>::from_address(t.continuation));  // resume.hpp
             }
         }
         void await_resume() const noexcept {}
@@ -71,23 +71,44 @@ public:
     }
 };
 
+// Every Task frame's promise derives from TaskPromiseBase with the header at
+// offset 0 and the same alignment, so the frame of any task can be found from
+// its header alone (checked in get_return_object).
+inline std::coroutine_handle<> TaskHeader::handle() const noexcept {
+    auto* base = static_cast<TaskPromiseBase*>(const_cast<TaskHeader*>(this));
+    return std::coroutine_handle<TaskPromiseBase>::from_promise(*base);
+}
+
 template <class T>
 class TaskPromise final : public TaskPromiseBase {
 public:
+    TaskPromise() noexcept {}  // NOLINT(modernize-use-equals-default): value_ stays unconstructed
+    ~TaskPromise() {
+        if ((state & kHasValue) != 0) {
+            value_.~T();
+        }
+    }
+
     Task<T> get_return_object() noexcept;
 
-    template <class U = T>
-    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        value_.emplace(std::forward<U>(v));
+    void return_value(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) {
+        ::new (static_cast<void*>(&value_)) T(v);
+        state = static_cast<std::uint8_t>(state | kHasValue);
+    }
+    void return_value(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) {
+        ::new (static_cast<void*>(&value_)) T(std::move(v));
+        state = static_cast<std::uint8_t>(state | kHasValue);
     }
 
     T take() {
         rethrow_if_error();
-        return std::move(*value_);
+        return std::move(value_);
     }
 
 private:
-    std::optional<T> value_;
+    union {
+        T value_;
+    };
 };
 
 template <>
