@@ -20,13 +20,12 @@ class JoinAwaiter final : private BranchGroup {
 public:
     using result_type = std::tuple<await_value_t<S&&>...>;
 
-    explicit JoinAwaiter(std::tuple<S...>& operands) noexcept
-        : BranchGroup(nullptr, 0, false), operands_(operands) {
-        reset_branches(handles_.data(), sizeof...(S));
+    explicit JoinAwaiter(std::tuple<S...>& operands) noexcept : BranchGroup(false), operands_(operands) {
+        reset_children(children_.data(), sizeof...(S));
     }
     JoinAwaiter(const JoinAwaiter&) = delete;
     JoinAwaiter& operator=(const JoinAwaiter&) = delete;
-    ~JoinAwaiter() { destroy_branches(); }
+    ~JoinAwaiter() { release_all(); }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> parent) {
@@ -41,14 +40,28 @@ public:
 private:
     template <std::size_t... I>
     void create(std::index_sequence<I...> /*unused*/) {
-        ((handles_[I] = run_branch(std::get<I>(operands_), std::get<I>(results_)).h), ...);
+        ((slots_[I] = BranchSlot{this, I},
+          children_[I] = make_child(std::get<I>(operands_), std::get<I>(results_), slots_[I])),
+         ...);
     }
     template <std::size_t... I>
     result_type collect(std::index_sequence<I...> /*unused*/) {
-        return result_type(std::move(*std::get<I>(results_))...);
+        return result_type(take_child(std::get<I>(operands_), std::get<I>(results_))...);
     }
+    template <std::size_t I = 0>
+    void release_at(std::size_t i) noexcept {
+        if constexpr (I < sizeof...(S)) {
+            if (i == I) {
+                release_child(std::get<I>(operands_), children_[I]);
+            } else {
+                release_at<I + 1>(i);
+            }
+        }
+    }
+    void release(std::size_t i) noexcept override { release_at(i); }
 
-    std::array<BranchHandle, sizeof...(S)> handles_{};
+    std::array<std::coroutine_handle<>, sizeof...(S)> children_{};
+    std::array<BranchSlot, sizeof...(S)> slots_{};
     std::tuple<S...>& operands_;
     std::tuple<std::optional<await_value_t<S&&>>...> results_;
 };
@@ -58,41 +71,50 @@ class JoinAllAwaiter final : private BranchGroup {
 public:
     using value_type = await_value_t<Task<T>&&>;
 
-    explicit JoinAllAwaiter(std::vector<Task<T>>& tasks)
-        : BranchGroup(nullptr, 0, false), tasks_(tasks) {}
+    explicit JoinAllAwaiter(std::vector<Task<T>>& tasks) : BranchGroup(false), tasks_(tasks) {}
     JoinAllAwaiter(const JoinAllAwaiter&) = delete;
     JoinAllAwaiter& operator=(const JoinAllAwaiter&) = delete;
-    ~JoinAllAwaiter() { destroy_branches(); }
+    ~JoinAllAwaiter() { release_all(); }
 
     [[nodiscard]] bool await_ready() const noexcept { return tasks_.empty(); }
     bool await_suspend(std::coroutine_handle<> parent) {
         const std::size_t n = tasks_.size();
-        results_.resize(n);
-        handles_.resize(n);
-        reset_branches(handles_.data(), n);
+        for (auto& t : tasks_) {
+            TaskAccess::handle(t, "co_await join_all");  // every task must be there before any starts
+        }
+        children_.resize(n);
+        slots_.resize(n);
+        reset_children(children_.data(), n);
+        std::optional<value_type> unused;
         for (std::size_t i = 0; i < n; ++i) {
-            handles_[i] = run_branch(tasks_[i], results_[i]).h;
+            slots_[i] = BranchSlot{this, i};
+            children_[i] = make_child(tasks_[i], unused, slots_[i]);
         }
         return start(parent);
     }
     auto await_resume() {
         rethrow_if_error();
+        std::optional<value_type> unused;
         if constexpr (std::is_void_v<T>) {
-            return;
+            for (auto& t : tasks_) {
+                take_child(t, unused);
+            }
         } else {
             std::vector<T> out;
-            out.reserve(results_.size());
-            for (auto& r : results_) {
-                out.push_back(std::move(*r));
+            out.reserve(tasks_.size());
+            for (auto& t : tasks_) {
+                out.push_back(take_child(t, unused));
             }
             return out;
         }
     }
 
 private:
+    void release(std::size_t i) noexcept override { release_child(tasks_[i], children_[i]); }
+
     std::vector<Task<T>>& tasks_;
-    std::vector<std::optional<value_type>> results_;
-    std::vector<BranchHandle> handles_;
+    std::vector<std::coroutine_handle<>> children_;
+    std::vector<BranchSlot> slots_;
 };
 
 }  // namespace detail

@@ -27,13 +27,12 @@ class SelectAwaiter final : private BranchGroup {
 public:
     using result_type = std::variant<await_value_t<S&&>...>;
 
-    explicit SelectAwaiter(std::tuple<S...>& operands) noexcept
-        : BranchGroup(nullptr, 0, true), operands_(operands) {
-        reset_branches(handles_.data(), sizeof...(S));
+    explicit SelectAwaiter(std::tuple<S...>& operands) noexcept : BranchGroup(true), operands_(operands) {
+        reset_children(children_.data(), sizeof...(S));
     }
     SelectAwaiter(const SelectAwaiter&) = delete;
     SelectAwaiter& operator=(const SelectAwaiter&) = delete;
-    ~SelectAwaiter() { destroy_branches(); }
+    ~SelectAwaiter() { release_all(); }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> parent) {
@@ -48,7 +47,9 @@ public:
 private:
     template <std::size_t... I>
     void create(std::index_sequence<I...> /*unused*/) {
-        ((handles_[I] = run_branch(std::get<I>(operands_), std::get<I>(results_)).h), ...);
+        ((slots_[I] = BranchSlot{this, I},
+          children_[I] = make_child(std::get<I>(operands_), std::get<I>(results_), slots_[I])),
+         ...);
     }
     template <std::size_t I>
     result_type pick() {
@@ -57,10 +58,22 @@ private:
                 return pick<I + 1>();
             }
         }
-        return result_type(std::in_place_index<I>, std::move(*std::get<I>(results_)));
+        return result_type(std::in_place_index<I>, take_child(std::get<I>(operands_), std::get<I>(results_)));
     }
+    template <std::size_t I = 0>
+    void release_at(std::size_t i) noexcept {
+        if constexpr (I < sizeof...(S)) {
+            if (i == I) {
+                release_child(std::get<I>(operands_), children_[I]);
+            } else {
+                release_at<I + 1>(i);
+            }
+        }
+    }
+    void release(std::size_t i) noexcept override { release_at(i); }
 
-    std::array<BranchHandle, sizeof...(S)> handles_{};
+    std::array<std::coroutine_handle<>, sizeof...(S)> children_{};
+    std::array<BranchSlot, sizeof...(S)> slots_{};
     std::tuple<S...>& operands_;
     std::tuple<std::optional<await_value_t<S&&>>...> results_;
 };

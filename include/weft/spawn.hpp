@@ -14,11 +14,6 @@ namespace weft {
 
 namespace detail {
 
-template <class X>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<Task<T>> : std::true_type {};
-
 template <class F>
 using task_of_t = std::invoke_result_t<std::decay_t<F>&>;
 

@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "weft/detail/resume.hpp"
@@ -75,17 +76,42 @@ private:
 
 namespace detail {
 
+template <class X>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<Task<T>> : std::true_type {};
+
 struct TaskAccess {
-    // Takes the coroutine out of `t`; throws std::logic_error naming `what`
-    // when the task is empty.
+    // The coroutine of `t`; throws std::logic_error naming `what` when the
+    // task is empty.
     template <class T>
-    static typename Task<T>::handle_type release(Task<T>& t, const char* what) {
+    static typename Task<T>::handle_type handle(Task<T>& t, const char* what) {
         if (!t.h_) {
             throw std::logic_error(std::string(what) +
                                    ": the Task is empty (moved-from, or already awaited or spawned); "
                                    "a Task runs once: create a new one by calling the coroutine again");
         }
+        return t.h_;
+    }
+    // Takes the coroutine out of `t` (see handle()).
+    template <class T>
+    static typename Task<T>::handle_type release(Task<T>& t, const char* what) {
+        handle(t, what);
         return std::exchange(t.h_, {});
+    }
+    // Destroys `t`'s coroutine, finished or not; `t` becomes empty.
+    template <class T>
+    static void reset(Task<T>& t) noexcept {
+        t.reset();
+    }
+    // The finished task's result (rethrows its exception); `t` becomes empty.
+    template <class T>
+    static T take(Task<T>& t) {
+        struct Reset {
+            Task<T>* t;
+            ~Reset() { t->reset(); }
+        } reset{&t};
+        return t.h_.promise().take();
     }
 };
 

@@ -1,8 +1,10 @@
 // Branches: how join and select run several awaitables concurrently inside
 // one task without spawning.
 //
-// Each operand gets a small coroutine (a branch) that awaits it and stores
-// its result. The combinator's awaiter (a BranchGroup) owns the branches:
+// Each operand becomes a child coroutine of the combinator: a `Task` operand
+// is its own child (its final step reports to the combinator through a
+// BranchSlot instead of resuming an awaiting coroutine); any other awaitable
+// gets a small coroutine (a branch) that awaits it and stores its result. The combinator's awaiter (a BranchGroup) owns the branches:
 // it starts them in argument order when the parent suspends, each branch
 // reports to the group from its final suspension, and the group decides
 // whether to resume the parent (by transfer from that final step, resume.hpp).
@@ -21,8 +23,10 @@
 #include <utility>
 #include <variant>
 
+#include "weft/detail/branch_sink.hpp"
 #include "weft/detail/frame_pool.hpp"
 #include "weft/detail/resume.hpp"
+#include "weft/task.hpp"
 
 namespace weft::detail {
 
@@ -51,17 +55,6 @@ using await_value_t = value_or_monostate_t<await_result_t<A>>;
 template <class A>
 using stored_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_cvref_t<A>>;
 
-// ---- the branch coroutine
-class BranchSink {
-public:
-    // Returns the coroutine to transfer to next (the parent), or a null handle.
-    virtual std::coroutine_handle<> branch_done(std::size_t index) noexcept = 0;
-
-protected:
-    BranchSink() = default;
-    ~BranchSink() = default;
-};
-
 struct BranchPromise;
 using BranchHandle = std::coroutine_handle<BranchPromise>;
 
@@ -80,8 +73,8 @@ struct BranchPromise {
     struct Final {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
         void await_suspend(BranchHandle h) noexcept {
-            std::coroutine_handle<> next = h.promise().sink->branch_done(h.promise().index);
-            if (next) {
+            BranchPromise& p = h.promise();
+            if (std::coroutine_handle<> next = p.sink->branch_done(p.index, p.error)) {
                 transfer_to(next);
             }
         }
@@ -105,6 +98,52 @@ Branch run_branch(S& operand, std::optional<V>& out) {
     }
 }
 
+// ---- one operand of a combinator: a direct Task or a branch coroutine
+template <class S>
+inline constexpr bool is_direct_task_v = is_task<std::remove_cvref_t<S>>::value;
+
+template <class S, class V>
+std::coroutine_handle<> make_child(S& operand, std::optional<V>& out, BranchSlot& slot) {
+    if constexpr (is_direct_task_v<S>) {
+        auto h = TaskAccess::handle(operand, "co_await join/select");
+        h.promise().continuation = &slot;
+        h.promise().state |= TaskHeader::kBranchChild;
+        return h;
+    } else {
+        BranchHandle h = run_branch(operand, out).h;
+        h.promise().sink = slot.sink;
+        h.promise().index = slot.index;
+        return h;
+    }
+}
+
+// Cancels (if unfinished) and frees child `h` of `operand`. A direct Task is
+// consumed: it cannot be awaited again.
+template <class S>
+void release_child(S& operand, std::coroutine_handle<> h) noexcept {
+    if constexpr (is_direct_task_v<S>) {
+        (void)h;
+        TaskAccess::reset(operand);
+    } else {
+        h.destroy();
+    }
+}
+
+// The finished child's result.
+template <class S, class V>
+V take_child(S& operand, std::optional<V>& out) {
+    if constexpr (is_direct_task_v<S>) {
+        if constexpr (std::is_void_v<typename std::remove_cvref_t<S>::value_type>) {
+            TaskAccess::take(operand);
+            return V{};
+        } else {
+            return TaskAccess::take(operand);
+        }
+    } else {
+        return std::move(*out);
+    }
+}
+
 // The shared half of join and select: start, finish, cancel.
 class BranchGroup : public BranchSink {
 public:
@@ -114,38 +153,37 @@ public:
 protected:
     static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-    BranchGroup(BranchHandle* branches, std::size_t count, bool first_wins) noexcept
-        : branches_(branches), count_(count), first_wins_(first_wins) {}
-    ~BranchGroup() = default;  // the derived awaiter calls destroy_branches() first
+    explicit BranchGroup(bool first_wins) noexcept : first_wins_(first_wins) {}
+    ~BranchGroup() = default;  // the derived awaiter calls release_all() first
 
-    void reset_branches(BranchHandle* branches, std::size_t count) noexcept {
-        branches_ = branches;
+    void reset_children(std::coroutine_handle<>* children, std::size_t count) noexcept {
+        children_ = children;
         count_ = count;
     }
 
-    // Starts the branches (already created) in order. Returns whether the
+    // Cancels (if unfinished) and frees child i; the derived awaiter knows
+    // whether it owns the coroutine (a branch) or its operand does (a Task).
+    virtual void release(std::size_t i) noexcept = 0;
+
+    // Starts the children (already created) in order. Returns whether the
     // parent must stay suspended.
     bool start(std::coroutine_handle<> parent) {
         parent_ = parent;
         remaining_ = count_;
         starting_ = true;
         for (std::size_t i = 0; i < count_ && !decided_; ++i) {
-            BranchPromise& p = branches_[i].promise();
-            p.sink = this;
-            p.index = i;
-            run_from(branches_[i]);
+            run_from(children_[i]);
         }
         starting_ = false;
         return !(decided_ || remaining_ == 0);
     }
 
-    std::coroutine_handle<> branch_done(std::size_t index) noexcept final {
+    std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr& error) noexcept final {
         --remaining_;
-        std::exception_ptr& e = branches_[index].promise().error;
-        if (!decided_ && (first_wins_ || e)) {
+        if (!decided_ && (first_wins_ || error)) {
             decided_ = true;
             winner_ = index;
-            error_ = e;
+            error_ = error;
             cancel_others(index);
         }
         if (!starting_ && (decided_ || remaining_ == 0)) {
@@ -160,27 +198,29 @@ protected:
         }
     }
 
+    void release_all() noexcept {
+        for (std::size_t i = 0; i < count_; ++i) {
+            if (children_[i]) {
+                release(i);
+                children_[i] = {};
+            }
+        }
+    }
+
     std::size_t winner_ = kNone;
 
+private:
     void cancel_others(std::size_t keep) noexcept {
         for (std::size_t i = 0; i < count_; ++i) {
-            if (i != keep && branches_[i] && !branches_[i].done()) {
-                std::exchange(branches_[i], {}).destroy();
+            if (i != keep && children_[i] && !children_[i].done()) {
+                release(i);
+                children_[i] = {};
             }
         }
     }
 
-    void destroy_branches() noexcept {
-        for (std::size_t i = 0; i < count_; ++i) {
-            if (branches_[i]) {
-                std::exchange(branches_[i], {}).destroy();
-            }
-        }
-    }
-
-private:
-    BranchHandle* branches_;
-    std::size_t count_;
+    std::coroutine_handle<>* children_ = nullptr;
+    std::size_t count_ = 0;
     bool first_wins_;
     bool starting_ = false;
     bool decided_ = false;

@@ -79,12 +79,13 @@ struct TaskHeader : RunLink, AllLink {
         kDying = 1U << 4,           // being destroyed by cancellation (rule 4)
         kErrorObserved = 1U << 5,   // its exception was handed to a joiner
         kHasValue = 1U << 6,        // the promise holds a returned value
+        kBranchChild = 1U << 7,     // a direct child of join/select: continuation is a BranchSlot
     };
 
     ListHead ready;  // woken waiters, in wake order
     union {
         Waiter* join_waiter = nullptr;  // spawned: the JoinHandle awaiter, if any
-        void* continuation;             // awaited: the awaiting coroutine's frame
+        void* continuation;             // awaited: the awaiting coroutine's frame (or a BranchSlot)
     };
     std::exception_ptr error;
     std::uint8_t state = 0;

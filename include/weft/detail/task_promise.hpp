@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "weft/detail/branch_sink.hpp"
 #include "weft/detail/frame_pool.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/scheduler.hpp"
@@ -36,6 +37,11 @@ public:
             TaskHeader& t = h.promise();
             if ((t.state & TaskHeader::kSpawned) != 0) {
                 current_scheduler()->on_task_complete(&t);  // may destroy the frame (rule 2)
+            } else if ((t.state & TaskHeader::kBranchChild) != 0) {
+                auto* slot = static_cast<BranchSlot*>(t.continuation);
+                if (std::coroutine_handle<> next = slot->sink->branch_done(slot->index, t.error)) {
+                    transfer_to(next);
+                }
             } else if (t.continuation != nullptr) {
                 transfer_to(std::coroutine_handle<>::from_address(t.continuation));  // resume.hpp
             }
