@@ -16,54 +16,24 @@ namespace weft {
 namespace detail {
 
 template <class... S>
-class JoinAwaiter final : private BranchGroup {
+class JoinAwaiter final : private FixedGroup<false, S...> {
 public:
     using result_type = std::tuple<await_value_t<S&&>...>;
 
-    explicit JoinAwaiter(std::tuple<S...>& operands) noexcept : BranchGroup(false), operands_(operands) {
-        reset_children(children_.data(), sizeof...(S));
-    }
-    JoinAwaiter(const JoinAwaiter&) = delete;
-    JoinAwaiter& operator=(const JoinAwaiter&) = delete;
-    ~JoinAwaiter() { release_all(); }
+    explicit JoinAwaiter(std::tuple<S...>& operands) noexcept : FixedGroup<false, S...>(operands) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> parent) {
-        create(std::index_sequence_for<S...>{});
-        return start(parent);
-    }
+    bool await_suspend(std::coroutine_handle<> parent) { return this->suspend(parent); }
     result_type await_resume() {
-        rethrow_if_error();
+        this->rethrow_if_error();
         return collect(std::index_sequence_for<S...>{});
     }
 
 private:
     template <std::size_t... I>
-    void create(std::index_sequence<I...> /*unused*/) {
-        ((slots_[I] = BranchSlot{this, I},
-          children_[I] = make_child(std::get<I>(operands_), std::get<I>(results_), slots_[I])),
-         ...);
-    }
-    template <std::size_t... I>
     result_type collect(std::index_sequence<I...> /*unused*/) {
-        return result_type(take_child(std::get<I>(operands_), std::get<I>(results_))...);
+        return result_type(this->template take<I>()...);
     }
-    template <std::size_t I = 0>
-    void release_at(std::size_t i) noexcept {
-        if constexpr (I < sizeof...(S)) {
-            if (i == I) {
-                release_child(std::get<I>(operands_), children_[I]);
-            } else {
-                release_at<I + 1>(i);
-            }
-        }
-    }
-    void release(std::size_t i) noexcept override { release_at(i); }
-
-    std::array<std::coroutine_handle<>, sizeof...(S)> children_{};
-    std::array<BranchSlot, sizeof...(S)> slots_{};
-    std::tuple<S...>& operands_;
-    std::tuple<std::optional<await_value_t<S&&>>...> results_;
 };
 
 template <class T>
@@ -83,18 +53,19 @@ public:
             TaskAccess::handle(t, "co_await join_all");  // every task must be there before any starts
         }
         children_.resize(n);
+        states_.resize(n);
         slots_.resize(n);
-        reset_children(children_.data(), n);
-        std::optional<value_type> unused;
+        reset_children(children_.data(), states_.data(), n);
+        ChildStorage<Task<T>> unused;
         for (std::size_t i = 0; i < n; ++i) {
             slots_[i] = BranchSlot{this, i};
-            children_[i] = make_child(tasks_[i], unused, slots_[i]);
+            created(i, make_child(tasks_[i], unused, slots_[i]));
         }
         return start(parent);
     }
     auto await_resume() {
         rethrow_if_error();
-        std::optional<value_type> unused;
+        ChildStorage<Task<T>> unused;
         if constexpr (std::is_void_v<T>) {
             for (auto& t : tasks_) {
                 take_child(t, unused);
@@ -110,10 +81,15 @@ public:
     }
 
 private:
-    void release(std::size_t i) noexcept override { release_child(tasks_[i], children_[i]); }
+    void release(std::size_t i) noexcept override {
+        ChildStorage<Task<T>> unused;
+        release_child(tasks_[i], unused, children_[i]);
+    }
+    bool start_direct(std::size_t /*i*/) override { return false; }
 
     std::vector<Task<T>>& tasks_;
     std::vector<std::coroutine_handle<>> children_;
+    std::vector<std::uint8_t> states_;
     std::vector<BranchSlot> slots_;
 };
 

@@ -79,7 +79,7 @@ public:
                 "coroutine may await a JoinHandle at a time");
         }
         waiter_.task = current_task();
-        waiter_.handle = caller;
+        waiter_.set_handle(caller);
         t.join_waiter = &waiter_;
         registered_ = true;
     }

@@ -23,59 +23,29 @@ using Either = std::variant<A, B>;
 namespace detail {
 
 template <class... S>
-class SelectAwaiter final : private BranchGroup {
+class SelectAwaiter final : private FixedGroup<true, S...> {
 public:
     using result_type = std::variant<await_value_t<S&&>...>;
 
-    explicit SelectAwaiter(std::tuple<S...>& operands) noexcept : BranchGroup(true), operands_(operands) {
-        reset_children(children_.data(), sizeof...(S));
-    }
-    SelectAwaiter(const SelectAwaiter&) = delete;
-    SelectAwaiter& operator=(const SelectAwaiter&) = delete;
-    ~SelectAwaiter() { release_all(); }
+    explicit SelectAwaiter(std::tuple<S...>& operands) noexcept : FixedGroup<true, S...>(operands) {}
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> parent) {
-        create(std::index_sequence_for<S...>{});
-        return start(parent);
-    }
+    bool await_suspend(std::coroutine_handle<> parent) { return this->suspend(parent); }
     result_type await_resume() {
-        rethrow_if_error();
+        this->rethrow_if_error();
         return pick<0>();
     }
 
 private:
-    template <std::size_t... I>
-    void create(std::index_sequence<I...> /*unused*/) {
-        ((slots_[I] = BranchSlot{this, I},
-          children_[I] = make_child(std::get<I>(operands_), std::get<I>(results_), slots_[I])),
-         ...);
-    }
     template <std::size_t I>
     result_type pick() {
         if constexpr (I + 1 < sizeof...(S)) {
-            if (winner_ != I) {
+            if (this->winner_ != I) {
                 return pick<I + 1>();
             }
         }
-        return result_type(std::in_place_index<I>, take_child(std::get<I>(operands_), std::get<I>(results_)));
+        return result_type(std::in_place_index<I>, this->template take<I>());
     }
-    template <std::size_t I = 0>
-    void release_at(std::size_t i) noexcept {
-        if constexpr (I < sizeof...(S)) {
-            if (i == I) {
-                release_child(std::get<I>(operands_), children_[I]);
-            } else {
-                release_at<I + 1>(i);
-            }
-        }
-    }
-    void release(std::size_t i) noexcept override { release_at(i); }
-
-    std::array<std::coroutine_handle<>, sizeof...(S)> children_{};
-    std::array<BranchSlot, sizeof...(S)> slots_{};
-    std::tuple<S...>& operands_;
-    std::tuple<std::optional<await_value_t<S&&>>...> results_;
 };
 
 }  // namespace detail

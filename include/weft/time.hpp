@@ -56,7 +56,7 @@ public:
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         entry_.task = current_task();
-        entry_.handle = h;
+        entry_.set_handle(h);
         current_scheduler()->arm(&entry_);
     }
     void await_resume() const noexcept {}
@@ -79,7 +79,7 @@ public:
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         waiter_.task = current_task();
-        waiter_.handle = h;
+        waiter_.set_handle(h);
         current_scheduler()->wake(&waiter_);
     }
     void await_resume() const noexcept {}

@@ -101,7 +101,7 @@ void Scheduler::run_turn(TaskHeader* t) {
         t->ready.splice_to(turn);
         while (!turn.empty()) {
             auto* w = static_cast<Waiter*>(turn.pop_front());
-            run_from(w->handle);
+            w->resume();
         }
     }
     tls_context.task = nullptr;

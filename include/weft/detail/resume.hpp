@@ -17,6 +17,9 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
+
+#include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
 
@@ -35,6 +38,15 @@ inline void run_from(std::coroutine_handle<> h) {
         }
         tls_next_resume = nullptr;
         h = std::coroutine_handle<>::from_address(next);
+    }
+}
+
+inline void Waiter::resume() const {
+    if ((target_ & 1U) != 0) {
+        auto* cb = reinterpret_cast<WakeCallback*>(target_ & ~std::uintptr_t{1});
+        cb->fn(cb);
+    } else {
+        run_from(std::coroutine_handle<>::from_address(reinterpret_cast<void*>(target_)));
     }
 }
 

@@ -62,9 +62,24 @@ static_assert(sizeof(FramePrefix) == 16);
 
 void free_frame_memory(FramePrefix* p) noexcept;
 
+// A waiter that runs a function instead of resuming a coroutine (join and
+// select drive a Sleep operand this way, without a coroutine of its own).
+struct WakeCallback {
+    void (*fn)(WakeCallback*) = nullptr;
+};
+
 struct Waiter : Link {
     TaskHeader* task = nullptr;
-    std::coroutine_handle<> handle;
+
+    void set_handle(std::coroutine_handle<> h) noexcept { target_ = reinterpret_cast<std::uintptr_t>(h.address()); }
+    void set_callback(WakeCallback* cb) noexcept { target_ = reinterpret_cast<std::uintptr_t>(cb) | 1U; }
+    // Runs what this waiter waits to run (on its task's turn).
+    void resume() const;
+
+private:
+    // A coroutine frame address, or a WakeCallback address with the low bit
+    // set (both are at least 8-byte aligned).
+    std::uintptr_t target_ = 0;
 };
 
 struct RunLink : Link {};
