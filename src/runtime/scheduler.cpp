@@ -19,14 +19,10 @@ constexpr unsigned kTurnsBetweenTimerPolls = 61;
 
 void free_frame_memory(FramePrefix* p) noexcept { frame_deallocate(p, p->size); }
 
-Scheduler& require_scheduler(const char* what) {
-    Scheduler* s = tls_context.scheduler;
-    if (s == nullptr) {
-        throw std::logic_error(std::string(what) +
-                               ": called outside a weft runtime; call it from a task that runs under "
-                               "weft::block_on or Runtime::block_on");
-    }
-    return *s;
+void throw_outside_runtime(const char* what) {
+    throw std::logic_error(std::string(what) +
+                           ": called outside a weft runtime; call it from a task that runs under "
+                           "weft::block_on or Runtime::block_on");
 }
 
 EnterGuard::EnterGuard(Scheduler& s, const char* what) {
@@ -96,6 +92,11 @@ void Scheduler::run_turn(TaskHeader* t) {
     } else if ((t->state & TaskHeader::kStarted) == 0) {
         t->state |= TaskHeader::kStarted;
         run_from(t->handle());
+    } else if (t->ready.empty()) {
+        // Its only woken waiter was cancelled before this turn: nothing to do.
+    } else if (t->ready.front()->next == t->ready.end()) {
+        // One woken waiter (the common case): no need to set the turn apart.
+        static_cast<Waiter*>(t->ready.pop_front())->resume();
     } else {
         ListHead turn;
         t->ready.splice_to(turn);

@@ -75,6 +75,7 @@ public:
     }
 
     [[nodiscard]] bool is_end(const Link* n) const noexcept { return n == this; }
+    [[nodiscard]] const Link* end() const noexcept { return this; }
 };
 
 }  // namespace weft::detail

@@ -123,7 +123,17 @@ inline thread_local Context tls_context{};
 inline Scheduler* current_scheduler() noexcept { return tls_context.scheduler; }
 inline TaskHeader* current_task() noexcept { return tls_context.task; }
 
-// Throws std::logic_error naming `what` when no runtime runs on this thread.
-Scheduler& require_scheduler(const char* what);
+// Throws std::logic_error naming `what` (a function outside a runtime).
+[[noreturn]] void throw_outside_runtime(const char* what);
+
+// The running scheduler; throws std::logic_error naming `what` when no
+// runtime runs on this thread.
+inline Scheduler& require_scheduler(const char* what) {
+    Scheduler* s = tls_context.scheduler;
+    if (s == nullptr) [[unlikely]] {
+        throw_outside_runtime(what);
+    }
+    return *s;
+}
 
 }  // namespace weft::detail
