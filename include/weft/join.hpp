@@ -55,41 +55,35 @@ public:
         children_.resize(n);
         states_.resize(n);
         slots_.resize(n);
+        results_.resize(n);
         reset_children(children_.data(), states_.data(), n);
-        ChildStorage<Task<T>> unused;
         for (std::size_t i = 0; i < n; ++i) {
             slots_[i] = BranchSlot{this, i};
-            created(i, make_child(tasks_[i], unused, slots_[i]));
+            created(i, make_child(tasks_[i], results_[i], slots_[i]));
         }
         return start(parent);
     }
     auto await_resume() {
         rethrow_if_error();
-        ChildStorage<Task<T>> unused;
-        if constexpr (std::is_void_v<T>) {
-            for (auto& t : tasks_) {
-                take_child(t, unused);
-            }
-        } else {
+        if constexpr (!std::is_void_v<T>) {
             std::vector<T> out;
             out.reserve(tasks_.size());
-            for (auto& t : tasks_) {
-                out.push_back(take_child(t, unused));
+            for (std::size_t i = 0; i < tasks_.size(); ++i) {
+                out.push_back(take_child(tasks_[i], results_[i]));
             }
             return out;
         }
     }
 
 private:
-    void release(std::size_t i) noexcept override {
-        ChildStorage<Task<T>> unused;
-        release_child(tasks_[i], unused, children_[i]);
-    }
+    void release(std::size_t i) noexcept override { release_child(tasks_[i], results_[i], children_[i]); }
     bool start_direct(std::size_t /*i*/) override { return false; }
+    std::exception_ptr child_finished(std::size_t i) noexcept override { return finish_child(tasks_[i], results_[i]); }
 
     std::vector<Task<T>>& tasks_;
     std::vector<std::coroutine_handle<>> children_;
     std::vector<std::uint8_t> states_;
+    std::vector<ChildStorage<Task<T>>> results_;
     std::vector<BranchSlot> slots_;
 };
 

@@ -39,6 +39,12 @@ T take_join_result(std::coroutine_handle<TaskPromise<T>> h) {
     if ((p->flags & FramePrefix::kCancelled) != 0) {
         throw Cancelled();
     }
+    // Once the result is out, the frame goes (its parameters, a Sender say,
+    // are released now); its memory stays until the handle lets go (rule 1).
+    struct DestroyFrame {
+        std::coroutine_handle<TaskPromise<T>> h;
+        ~DestroyFrame() { h.destroy(); }
+    } destroy_frame{h};
     return h.promise().take();
 }
 

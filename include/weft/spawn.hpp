@@ -20,15 +20,20 @@ using task_of_t = std::invoke_result_t<std::decay_t<F>&>;
 template <class F>
 concept TaskFactory = std::invocable<std::decay_t<F>&> && is_task<task_of_t<F>>::value;
 
+// The callable moves from the parameter (which lives as long as the frame)
+// into a local of the body, so that its captures are destroyed when the task
+// completes, as an async block's are: a Sender moved in closes its channel
+// then, even while a JoinHandle keeps the finished frame.
 template <class F, class T>
 Task<T> own_and_run(F f) {
-    // `f` lives in this frame until the task it returned has completed.
-    co_return co_await std::invoke(f);
+    F owned(std::move(f));
+    co_return co_await std::invoke(owned);
 }
 
 template <class F>
 Task<void> own_and_run_void(F f) {
-    co_await std::invoke(f);
+    F owned(std::move(f));
+    co_await std::invoke(owned);
 }
 
 }  // namespace detail

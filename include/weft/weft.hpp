@@ -12,3 +12,5 @@
 // Combinators
 #include "weft/join.hpp"         // join, join3, join_all
 #include "weft/select.hpp"       // select, race, Either, timeout
+// Channels
+#include "weft/channel.hpp"      // channel, bounded_channel, Sender, BoundedSender, Receiver, SendResult

@@ -108,6 +108,51 @@ void Scheduler::run_turn(TaskHeader* t) {
     tls_context.task = nullptr;
 }
 
+void Scheduler::wake_remote(Waiter* w) {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    inbox_.push_back(w);
+    // release: the runtime thread's acquire load in drain_remote sees the push.
+    inbox_pending_.store(true, std::memory_order_release);
+    remote_cv_.notify_one();  // under the lock: the scheduler outlives this call
+}
+
+void Scheduler::cancel_remote(Waiter* w) noexcept {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
+        if (*it == w) {
+            inbox_.erase(it);
+            return;
+        }
+    }
+}
+
+bool Scheduler::drain_remote() {
+    // acquire: pairs with the release store in wake_remote.
+    if (!inbox_pending_.load(std::memory_order_acquire)) {
+        return false;
+    }
+    {
+        std::lock_guard<std::mutex> lock(remote_mu_);
+        inbox_drain_.swap(inbox_);
+        inbox_pending_.store(false, std::memory_order_relaxed);  // under the lock
+    }
+    const bool any = !inbox_drain_.empty();
+    for (Waiter* w : inbox_drain_) {
+        wake(w);
+    }
+    inbox_drain_.clear();
+    return any;
+}
+
+void Scheduler::park(const clock::time_point* deadline) {
+    std::unique_lock<std::mutex> lock(remote_mu_);
+    if (deadline != nullptr) {
+        remote_cv_.wait_until(lock, *deadline, [&] { return !inbox_.empty(); });
+    } else {
+        remote_cv_.wait(lock, [&] { return !inbox_.empty(); });
+    }
+}
+
 bool Scheduler::poll_timers(bool idle) {
     if (timers_.size() == 0) {
         return false;
@@ -127,8 +172,9 @@ bool Scheduler::poll_timers(bool idle) {
         now_tick = static_cast<std::uint64_t>(elapsed() / TimerWheel::kTickNs);
         std::uint64_t next = 0;
         if (idle && timers_.next_tick(next) && next > now_tick) {
-            std::this_thread::sleep_until(origin_ + std::chrono::nanoseconds(static_cast<std::int64_t>(next) *
-                                                                             TimerWheel::kTickNs));
+            const clock::time_point deadline =
+                origin_ + std::chrono::nanoseconds(static_cast<std::int64_t>(next) * TimerWheel::kTickNs);
+            park(&deadline);  // a remote wake ends the wait early
             now_tick = static_cast<std::uint64_t>(elapsed() / TimerWheel::kTickNs);
         }
     }
@@ -167,17 +213,25 @@ void Scheduler::run(TaskHeader* root) {
             if (++turns == kTurnsBetweenTimerPolls) {
                 turns = 0;
                 poll_timers(false);
+                drain_remote();
             }
         }
         if ((rp->flags & FramePrefix::kFinished) != 0) {
             return;
         }
-        if (!poll_timers(true) && run_queue_.empty()) {
-            if (timers_.size() == 0) {
-                throw std::logic_error(
-                    "weft::block_on: deadlock: the main task is waiting, but no task can run and no timer "
-                    "is armed, so nothing can ever wake it (tasks awaiting each other's JoinHandles?)");
-            }
+        if (drain_remote()) {
+            continue;
+        }
+        if (timers_.size() != 0) {
+            poll_timers(true);
+            drain_remote();
+        } else if (external_waits_ != 0) {
+            park(nullptr);  // only another thread can wake a task now
+            drain_remote();
+        } else {
+            throw std::logic_error(
+                "weft::block_on: deadlock: the main task is waiting, but no task can run, no timer is "
+                "armed and no other thread can wake a task, so nothing can ever wake it");
         }
     }
 }

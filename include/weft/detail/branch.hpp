@@ -188,6 +188,27 @@ std::coroutine_handle<> make_child(O& operand, ChildStorage<S>& st, BranchSlot& 
     }
 }
 
+// A finished child: a Task's result moves into `st` and its frame is destroyed.
+template <class S, class O>
+std::exception_ptr finish_child(O& operand, ChildStorage<S>& st) noexcept {
+    if constexpr (is_direct_task_v<S>) {
+        try {
+            if constexpr (std::is_void_v<typename std::remove_cvref_t<S>::value_type>) {
+                TaskAccess::take(operand);
+                st.out.emplace();
+            } else {
+                st.out.emplace(TaskAccess::take(operand));
+            }
+        } catch (...) {
+            return std::current_exception();
+        }
+    } else {
+        (void)operand;
+        (void)st;
+    }
+    return {};
+}
+
 // Starts a child without a coroutine; true when it completed at once.
 template <class S>
 bool start_direct_child(ChildStorage<S>& st) {
@@ -215,17 +236,11 @@ void release_child(O& operand, ChildStorage<S>& st, std::coroutine_handle<> h) n
 // The finished child's result.
 template <class S, class O>
 await_value_t<S&&> take_child(O& operand, ChildStorage<S>& st) {
-    if constexpr (is_direct_task_v<S>) {
-        if constexpr (std::is_void_v<typename std::remove_cvref_t<S>::value_type>) {
-            TaskAccess::take(operand);
-            return {};
-        } else {
-            return TaskAccess::take(operand);
-        }
-    } else if constexpr (is_direct_sleep_v<S>) {
+    (void)operand;
+    if constexpr (is_direct_sleep_v<S>) {
         return {};
     } else {
-        return std::move(*st.out);
+        return std::move(*st.out);  // a Task child's result was moved here when it finished
     }
 }
 
@@ -256,6 +271,11 @@ protected:
     virtual void release(std::size_t i) noexcept = 0;
     // Starts child i, which has no coroutine; true when it completed at once.
     virtual bool start_direct(std::size_t i) = 0;
+    // Child i just finished without an exception: a Task child's result moves
+    // out and its frame is destroyed now, so its parameters (a Sender, say)
+    // are released when it completes, not when the whole combinator does.
+    // Returns the exception that moving the result threw, if any.
+    virtual std::exception_ptr child_finished(std::size_t i) noexcept = 0;
 
     // Starts the children (already created) in order. Returns whether the
     // parent must stay suspended.
@@ -275,9 +295,13 @@ protected:
         return !(decided_ || remaining_ == 0);
     }
 
-    std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr& error) noexcept final {
+    std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr& error_in) noexcept final {
+        std::exception_ptr error = error_in;  // copied: the child may be destroyed below
         states_[index] = kFinished;
         --remaining_;
+        if (!error) {
+            error = child_finished(index);
+        }
         if (!decided_ && (first_wins_ || error)) {
             decided_ = true;
             winner_ = index;
@@ -373,8 +397,17 @@ private:
             return false;
         }
     }
+    template <std::size_t I = 0>
+    std::exception_ptr finish_at(std::size_t i) noexcept {
+        if constexpr (I < sizeof...(S)) {
+            return i == I ? finish_child(std::get<I>(operands_), std::get<I>(storage_)) : finish_at<I + 1>(i);
+        } else {
+            return {};
+        }
+    }
     void release(std::size_t i) noexcept final { release_at(i); }
     bool start_direct(std::size_t i) final { return start_at(i); }
+    std::exception_ptr child_finished(std::size_t i) noexcept final { return finish_at(i); }
 
     std::array<std::coroutine_handle<>, sizeof...(S)> children_{};
     std::array<std::uint8_t, sizeof...(S)> states_{};

@@ -7,6 +7,9 @@
 //   tasks_       every spawned task whose frame is alive and not completed:
 //                what shutdown() cancels.
 //   timers_      the timing wheel; its entries live in sleeping frames.
+//   inbox_       waiters woken from other threads (wake_remote), moved to
+//                their tasks' ready lists by the runtime thread; guarded by
+//                remote_mu_, with remote_cv_ to wake a parked runtime.
 //   unhandled_   exceptions of detached tasks, reported between turns so that
 //                a throwing on_unhandled_exception handler surfaces from
 //                block_on instead of from inside a coroutine's final step.
@@ -19,12 +22,20 @@
 //
 // Clock: real (steady_clock) or paused (virtual: when nothing can run, time
 // jumps to the next timer's tick).
+//
+// Idle: with nothing to run, the runtime fires due timers; otherwise it parks
+// on remote_cv_ until the next timer or a remote wake. With no timer armed and
+// no wait that another thread could complete (external waits, e.g. a channel
+// receive), nothing can ever wake the main task: block_on reports a deadlock.
 #pragma once
 
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <exception>
 #include <functional>
 #include <vector>
@@ -104,6 +115,20 @@ public:
     }
     void report_unhandled(std::exception_ptr e) { unhandled_.push_back(std::move(e)); }
 
+    // ---- wakes from other threads
+    // Queues `w` to be woken on the runtime's thread and wakes a parked
+    // runtime. Thread-safe. The caller must keep `w` registered (under the
+    // lock of the primitive it waits on) until this returns, so that the
+    // waiter's cancellation can find it here (cancel_remote).
+    void wake_remote(Waiter* w);
+    // Runtime thread: takes `w` out of the inbox if it is there.
+    void cancel_remote(Waiter* w) noexcept;
+    // Runtime thread: a task now waits on something another thread may
+    // complete (or stopped waiting); such waits make idling park instead of
+    // reporting a deadlock.
+    void add_external_wait() noexcept { ++external_waits_; }
+    void remove_external_wait() noexcept { --external_waits_; }
+
     // Runs until `root` has finished. Throws std::logic_error on a deadlock.
     void run(TaskHeader* root);
     // Cancels (destroys) every task still alive; leaves the scheduler reusable.
@@ -116,6 +141,9 @@ private:
     void cancel(TaskHeader* t) noexcept;
     bool poll_timers(bool idle);
     void flush_unhandled();
+    bool drain_remote();
+    // Blocks until a remote wake or `deadline` (if any).
+    void park(const clock::time_point* deadline);
 
     bool paused_;
     bool shutting_down_ = false;
@@ -126,6 +154,13 @@ private:
     ListHead tasks_;
     TimerWheel timers_;
     std::vector<std::exception_ptr> unhandled_;
+    std::size_t external_waits_ = 0;
+
+    std::mutex remote_mu_;
+    std::condition_variable remote_cv_;
+    std::vector<Waiter*> inbox_;         // guarded by remote_mu_
+    std::vector<Waiter*> inbox_drain_;   // runtime thread only
+    std::atomic<bool> inbox_pending_{false};
 };
 
 // Prints an exception nobody joined to stderr (the default handler).

@@ -1,0 +1,347 @@
+// Channels: unbounded and bounded multi-producer, single-consumer queues.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "weft/detail/chan_core.hpp"
+
+namespace weft {
+
+/// The outcome of a send: true (`explicit operator bool`) when the value was
+/// queued; false when the receiver is gone or closed, and then `value()`
+/// hands the value back, so nothing is lost. Calling `value()` after a
+/// successful send throws std::logic_error.
+template <class T>
+class [[nodiscard]] SendResult {
+public:
+    /// A successful send.
+    SendResult() noexcept = default;
+    /// A refused send, holding the value that was not delivered.
+    explicit SendResult(T refused) : refused_(std::move(refused)) {}
+
+    explicit operator bool() const noexcept { return !refused_.has_value(); }
+    /// The value that could not be delivered.
+    [[nodiscard]] T& value() & { return get(); }
+    [[nodiscard]] T&& value() && { return std::move(get()); }
+
+private:
+    T& get() {
+        if (!refused_) {
+            throw std::logic_error("SendResult::value: the send succeeded, so there is no value to hand back");
+        }
+        return *refused_;
+    }
+    std::optional<T> refused_;
+};
+
+namespace detail {
+
+[[noreturn]] inline void throw_moved_from(const char* what) {
+    throw std::logic_error(std::string(what) + ": the handle is empty (moved-from); use the one the channel "
+                                               "function returned, or a copy of it");
+}
+
+template <class T>
+ChanCore<T>* require_core(ChanCore<T>* c, const char* what) {
+    if (c == nullptr) {
+        throw_moved_from(what);
+    }
+    return c;
+}
+
+template <class T>
+class RecvAwaiter {
+public:
+    explicit RecvAwaiter(ChanCore<T>* core) noexcept : core_(core) {}
+    RecvAwaiter(const RecvAwaiter&) = delete;
+    RecvAwaiter& operator=(const RecvAwaiter&) = delete;
+    ~RecvAwaiter() {
+        if (registered_) {
+            core_->cancel_receive_wait(waiter_);  // chan rule 3: nothing is consumed
+            waiter_.sched->remove_external_wait();
+        }
+    }
+
+    bool await_ready() {
+        require_scheduler("Receiver::recv");
+        if (!core_->on_home_thread()) {
+            throw std::logic_error(
+                "Receiver::recv: a Receiver must be used on the thread that created its channel (where the "
+                "runtime that receives runs); create the channel on the receiving side");
+        }
+        value_ = core_->try_take();
+        return value_.has_value() || core_->finished();
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+        waiter_.arm(h);
+        if (!core_->register_receiver(waiter_)) {
+            return false;
+        }
+        registered_ = true;
+        waiter_.sched->add_external_wait();
+        return true;
+    }
+    std::optional<T> await_resume() {
+        if (registered_) {
+            registered_ = false;
+            waiter_.sched->remove_external_wait();
+        }
+        if (!value_) {
+            value_ = core_->try_take();  // woken: a value arrived, or the channel closed
+        }
+        return std::move(value_);
+    }
+
+private:
+    ChanCore<T>* core_;
+    detail::RemoteWaiter waiter_;
+    std::optional<T> value_;
+    bool registered_ = false;
+};
+
+template <class T>
+class BoundedSendAwaiter {
+public:
+    BoundedSendAwaiter(ChanCore<T>* core, T& value) noexcept : core_(core), value_(&value) {}
+    BoundedSendAwaiter(const BoundedSendAwaiter&) = delete;
+    BoundedSendAwaiter& operator=(const BoundedSendAwaiter&) = delete;
+    ~BoundedSendAwaiter() {
+        if (registered_) {
+            core_->cancel_send_wait(waiter_);
+            waiter_.sched->remove_external_wait();
+        }
+    }
+
+    bool await_ready() {
+        require_scheduler("BoundedSender::send");
+        return core_->try_send_bounded(*value_, refused_);
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+        waiter_.arm(h);
+        waiter_.value = value_;
+        if (!core_->wait_to_send(waiter_)) {
+            refused_ = waiter_.refused;
+            return false;
+        }
+        registered_ = true;
+        return true;
+    }
+    SendResult<T> await_resume() {
+        if (registered_) {
+            registered_ = false;
+            waiter_.sched->remove_external_wait();
+            refused_ = waiter_.refused;
+        }
+        if (refused_) {
+            return SendResult<T>(std::move(*value_));
+        }
+        return SendResult<T>();
+    }
+
+private:
+    ChanCore<T>* core_;
+    T* value_;
+    SendWaiter<T> waiter_;
+    bool refused_ = false;
+    bool registered_ = false;
+};
+
+}  // namespace detail
+
+/// The awaitable `Receiver::recv()` returns; see there.
+template <class T>
+class [[nodiscard]] Recv {
+public:
+    explicit Recv(detail::ChanCore<T>* core) noexcept : core_(core) {}
+    [[nodiscard]] detail::RecvAwaiter<T> operator co_await() const noexcept { return detail::RecvAwaiter<T>(core_); }
+
+private:
+    detail::ChanCore<T>* core_;
+};
+
+/// The sending half of `channel<T>()`. Copyable: a copy is a clone, one more
+/// producer; the channel closes when the last Sender is destroyed (a
+/// moved-from Sender counts for nothing). Thread-safe: a Sender may be used
+/// from any thread, including a plain std::thread; each Sender object is used
+/// by one thread at a time. Sends from the channel's own thread take no lock.
+template <class T>
+class Sender {
+public:
+    explicit Sender(detail::ChanCore<T>* core) noexcept : core_(core) {}
+    Sender(const Sender& o) : core_(o.core_) {
+        if (core_ != nullptr) {
+            core_->add_sender();
+        }
+    }
+    Sender(Sender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    Sender& operator=(Sender o) noexcept {
+        std::swap(core_, o.core_);
+        return *this;
+    }
+    ~Sender() {
+        if (core_ != nullptr) {
+            core_->drop_sender();
+        }
+    }
+
+    /// Queues `value` without waiting (the channel is unbounded). Returns a
+    /// true SendResult when queued; a false one holding `value` when the
+    /// receiver is gone or closed. Throws std::logic_error on a moved-from
+    /// Sender. Values sent through one Sender arrive in order.
+    SendResult<T> send(T value) {
+        if (detail::require_core(core_, "Sender::send")->send(value)) {
+            return SendResult<T>();
+        }
+        return SendResult<T>(std::move(value));
+    }
+    /// True when the receiver is gone or closed (a send would fail).
+    [[nodiscard]] bool is_closed() const { return detail::require_core(core_, "Sender::is_closed")->rx_closed(); }
+    /// True unless moved-from.
+    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+
+private:
+    detail::ChanCore<T>* core_;
+};
+
+/// The sending half of `bounded_channel<T>(capacity)`: as `Sender`, but
+/// `co_await tx.send(v)` waits while the channel holds `capacity` values.
+/// Waiting senders are served first-come, first-served: when the receiver
+/// takes a value, the oldest waiting sender's value moves into the freed room.
+/// Cancel safety: a send destroyed while waiting has either queued its value
+/// (the room was handed over) or not, in which case the value is destroyed
+/// with the send and was never in the channel; nothing is queued twice.
+/// Copyable (one more producer) and usable from any runtime's thread.
+template <class T>
+class BoundedSender {
+public:
+    explicit BoundedSender(detail::ChanCore<T>* core) noexcept : core_(core) {}
+    BoundedSender(const BoundedSender& o) : core_(o.core_) {
+        if (core_ != nullptr) {
+            core_->add_sender();
+        }
+    }
+    BoundedSender(BoundedSender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    BoundedSender& operator=(BoundedSender o) noexcept {
+        std::swap(core_, o.core_);
+        return *this;
+    }
+    ~BoundedSender() {
+        if (core_ != nullptr) {
+            core_->drop_sender();
+        }
+    }
+
+    /// The awaitable `send` returns: holds the value until it is queued.
+    class [[nodiscard]] Send {
+    public:
+        Send(detail::ChanCore<T>* core, T value) : core_(core), value_(std::move(value)) {}
+        [[nodiscard]] detail::BoundedSendAwaiter<T> operator co_await() & noexcept {
+            return detail::BoundedSendAwaiter<T>(core_, value_);
+        }
+        [[nodiscard]] detail::BoundedSendAwaiter<T> operator co_await() && noexcept {
+            return detail::BoundedSendAwaiter<T>(core_, value_);
+        }
+
+    private:
+        detail::ChanCore<T>* core_;
+        T value_;
+    };
+
+    /// `co_await tx.send(v)`: completes when `v` is queued (true SendResult)
+    /// or the receiver is gone or closed (false, `value()` hands `v` back).
+    /// Throws std::logic_error on a moved-from sender.
+    Send send(T value) { return Send(detail::require_core(core_, "BoundedSender::send"), std::move(value)); }
+    [[nodiscard]] bool is_closed() const {
+        return detail::require_core(core_, "BoundedSender::is_closed")->rx_closed();
+    }
+    [[nodiscard]] std::size_t capacity() const {
+        return detail::require_core(core_, "BoundedSender::capacity")->capacity();
+    }
+    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+
+private:
+    detail::ChanCore<T>* core_;
+};
+
+/// The receiving half of a channel. Move-only, single consumer, used on the
+/// thread that created the channel (elsewhere its operations throw
+/// std::logic_error). Destroying it closes the channel and frees the values
+/// still queued.
+template <class T>
+class Receiver {
+public:
+    explicit Receiver(detail::ChanCore<T>* core) noexcept : core_(core) {}
+    Receiver(Receiver&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    Receiver& operator=(Receiver&& o) noexcept {
+        if (this != &o) {
+            reset();
+            core_ = std::exchange(o.core_, nullptr);
+        }
+        return *this;
+    }
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+    ~Receiver() { reset(); }
+
+    /// `co_await rx.recv()` yields the next value, waiting for one if needed,
+    /// or std::nullopt once the channel is closed (every Sender destroyed, or
+    /// close() called) and drained. Cancel safety: a recv destroyed while
+    /// waiting (a lost select, a timeout, an abort, shutdown) consumes
+    /// nothing: every value stays in the channel for the next recv. Throws
+    /// std::logic_error on a moved-from Receiver, outside a runtime, or off
+    /// the channel's thread.
+    [[nodiscard]] Recv<T> recv() const { return Recv<T>(detail::require_core(core_, "Receiver::recv")); }
+
+    /// The next value if one is queued, without waiting; std::nullopt
+    /// otherwise (use `recv` to tell "empty" from "closed").
+    std::optional<T> try_recv() {
+        auto* c = detail::require_core(core_, "Receiver::try_recv");
+        if (!c->on_home_thread()) {
+            throw std::logic_error("Receiver::try_recv: a Receiver must be used on the thread that created its channel");
+        }
+        return c->try_take();
+    }
+
+    /// Stops further sends (they fail and hand their value back; waiting
+    /// bounded senders are refused); values already queued can still be
+    /// received, then recv yields std::nullopt.
+    void close() { detail::require_core(core_, "Receiver::close")->close(); }
+
+    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+
+private:
+    void reset() {
+        if (core_ != nullptr) {
+            std::exchange(core_, nullptr)->drop_receiver();
+        }
+    }
+    detail::ChanCore<T>* core_;
+};
+
+/// An unbounded multi-producer, single-consumer channel:
+/// `auto [tx, rx] = weft::channel<std::string>();`. May be created anywhere,
+/// inside a runtime or not; the Receiver is then used on this thread.
+template <class T>
+[[nodiscard]] std::pair<Sender<T>, Receiver<T>> channel() {
+    auto* core = new detail::ChanCore<T>(0);
+    return {Sender<T>(core), Receiver<T>(core)};
+}
+
+/// A channel holding at most `capacity` values: `co_await tx.send(v)` waits
+/// while it is full. Throws std::invalid_argument for a capacity of 0 (weft
+/// has no rendezvous channel; use `oneshot` or a capacity of 1).
+template <class T>
+[[nodiscard]] std::pair<BoundedSender<T>, Receiver<T>> bounded_channel(std::size_t capacity) {
+    if (capacity == 0) {
+        throw std::invalid_argument("weft::bounded_channel: capacity must be at least 1 (got 0)");
+    }
+    auto* core = new detail::ChanCore<T>(capacity);
+    return {BoundedSender<T>(core), Receiver<T>(core)};
+}
+
+}  // namespace weft
