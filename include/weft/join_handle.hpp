@@ -14,38 +14,32 @@ namespace weft {
 
 namespace detail {
 
-// Drops a JoinHandle's claim on a task's frame (task_header.hpp, rules 1-2).
-inline void release_task(FramePrefix* p, TaskHeader* t) {
-    p->flags &= ~FramePrefix::kHandleAlive;
-    if ((p->flags & FramePrefix::kFrameGone) != 0) {
-        free_frame_memory(p);
-    } else if ((p->flags & FramePrefix::kCompleted) != 0) {
+// Drops a JoinHandle's claim on a task (task_header.hpp, rules 1-2). A
+// finished task's frame is already gone; its memory, with the result, goes
+// now. A running task is detached: it frees itself when it completes.
+template <class T>
+void release_task(FramePrefix* p) {
+    p->clear(FramePrefix::kHandleAlive);
+    if (p->has(FramePrefix::kFrameGone)) {
         std::exception_ptr unobserved;
-        if (t->error && (t->state & TaskHeader::kErrorObserved) == 0) {
-            unobserved = t->error;
+        if (p->has(FramePrefix::kCompleted) && p->error && !p->has(FramePrefix::kErrorObserved)) {
+            unobserved = p->error;
         }
-        t->handle().destroy();
+        free_task_memory<T>(p);
         if (unobserved) {
             report_detached_error(std::move(unobserved));
         }
     }
-    // else: still running, now detached; it destroys itself when it completes.
 }
 
 template <class T>
 T take_join_result(std::coroutine_handle<TaskPromise<T>> h) {
     FramePrefix* p = FramePrefix::of(h.address());
-    p->flags |= FramePrefix::kResultTaken;
-    if ((p->flags & FramePrefix::kCancelled) != 0) {
+    p->set(FramePrefix::kResultTaken);
+    if (p->has(FramePrefix::kCancelled)) {
         throw Cancelled();
     }
-    // Once the result is out, the frame goes (its parameters, a Sender say,
-    // are released now); its memory stays until the handle lets go (rule 1).
-    struct DestroyFrame {
-        std::coroutine_handle<TaskPromise<T>> h;
-        ~DestroyFrame() { h.destroy(); }
-    } destroy_frame{h};
-    return h.promise().take();
+    return take_result<T>(p);  // the frame is gone already; the result waited in the slot
 }
 
 template <class T>
@@ -69,7 +63,7 @@ public:
                 "co_await JoinHandle: the handle is empty (moved-from); await the handle that "
                 "spawn_task returned");
         }
-        const std::uint32_t flags = FramePrefix::of(h_.address())->flags;
+        const std::uint16_t flags = FramePrefix::of(h_.address())->flags;
         if ((flags & FramePrefix::kResultTaken) != 0) {
             throw std::logic_error(
                 "co_await JoinHandle: the task's result was already taken by an earlier co_await; "
@@ -172,7 +166,7 @@ private:
     void reset() {
         if (h_) {
             auto h = std::exchange(h_, {});
-            detail::release_task(detail::FramePrefix::of(h.address()), &h.promise());
+            detail::release_task<T>(detail::FramePrefix::of(h.address()));
         }
     }
 

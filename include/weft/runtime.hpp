@@ -89,7 +89,7 @@ template <class T>
 T Runtime::block_on(Task<T> task) {
     detail::EnterGuard enter(*sched_, "weft::block_on");
     auto h = detail::TaskAccess::release(task, "weft::block_on");
-    detail::FramePrefix::of(h.address())->flags |= detail::FramePrefix::kHandleAlive;
+    detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
     JoinHandle<T> main(h);  // owns the main task from here on
     {
         ShutdownOnExit shutdown_on_exit{*sched_};

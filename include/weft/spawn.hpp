@@ -48,7 +48,7 @@ template <class T>
 JoinHandle<T> spawn_task(Task<T> task) {
     detail::Scheduler& s = detail::require_scheduler("weft::spawn_task");
     auto h = detail::TaskAccess::release(task, "weft::spawn_task");
-    detail::FramePrefix::of(h.address())->flags |= detail::FramePrefix::kHandleAlive;
+    detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
     s.add_task(&h.promise());
     return JoinHandle<T>(h);
 }

@@ -14,3 +14,4 @@
 #include "weft/select.hpp"       // select, race, Either, timeout
 // Channels
 #include "weft/channel.hpp"      // channel, bounded_channel, Sender, BoundedSender, Receiver, SendResult
+#include "weft/oneshot.hpp"      // oneshot, OneshotSender, OneshotReceiver

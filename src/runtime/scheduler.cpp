@@ -17,8 +17,6 @@ namespace {
 constexpr unsigned kTurnsBetweenTimerPolls = 61;
 }
 
-void free_frame_memory(FramePrefix* p) noexcept { frame_deallocate(p, p->size); }
-
 void throw_outside_runtime(const char* what) {
     throw std::logic_error(std::string(what) +
                            ": called outside a weft runtime; call it from a task that runs under "
@@ -54,18 +52,17 @@ void Scheduler::on_task_complete(TaskHeader* t) noexcept {
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
     FramePrefix* p = t->prefix();
-    p->flags |= FramePrefix::kCompleted;
+    p->set(FramePrefix::kCompleted);
     if (Waiter* jw = t->join_waiter) {
         t->join_waiter = nullptr;
         wake(jw);
     }
-    if ((p->flags & FramePrefix::kHandleAlive) == 0) {
-        // Detached: nobody will ever see the result (rule 2).
-        if (t->error) {
-            unhandled_.push_back(t->error);
-        }
-        t->handle().destroy();
+    if (!p->has(FramePrefix::kHandleAlive) && p->error) {
+        unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }
+    // The frame goes now (rule 2); with a handle alive, its memory and result
+    // stay for the handle (rule 1).
+    t->handle().destroy();
 }
 
 void Scheduler::cancel(TaskHeader* t) noexcept {
@@ -74,7 +71,7 @@ void Scheduler::cancel(TaskHeader* t) noexcept {
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
     FramePrefix* p = t->prefix();
-    p->flags |= FramePrefix::kCancelled;
+    p->set(FramePrefix::kCancelled);
     Waiter* jw = t->join_waiter;
     t->join_waiter = nullptr;
     const bool wake_joiner = jw != nullptr && jw->task != t;

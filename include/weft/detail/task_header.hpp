@@ -2,8 +2,10 @@
 //
 // Pieces
 //   FramePrefix  16 bytes in front of every Task coroutine frame (allocated by
-//                TaskPromise::operator new). It holds what must outlive the
-//                frame: the frame's size and the lifetime flags below.
+//                TaskPromise::operator new), with the task's result slot (a T,
+//                rounded up to 16 bytes) in front of it. Together they hold what
+//                must outlive the frame: the allocation's size, the lifetime
+//                flags below, the exception the task threw and its value.
 //   TaskHeader   the non-template part of every Task's promise. For a task
 //                that is spawned (or is block_on's main task) it is the task:
 //                run-queue link, membership in the scheduler's task list, the
@@ -15,10 +17,13 @@
 // Rules (cited in the code as "rule N")
 //   1. A frame's memory is freed when the frame is destroyed and no
 //      JoinHandle refers to it; while a JoinHandle is alive the memory (not
-//      the frame) stays, marked kFrameGone, and the handle frees it.
-//   2. A task's frame is destroyed exactly once: by the task itself at its
-//      final suspension when no handle is alive, by the last JoinHandle after
-//      the task completed, or by Scheduler::cancel (abort, shutdown).
+//      the frame) stays, marked kFrameGone, and the handle frees it. The
+//      result slot and the exception live in that memory, so a finished
+//      task's frame can go while its result waits for the handle.
+//   2. A task's frame is destroyed exactly once: a spawned task's by itself at
+//      its final suspension (its parameters, a Sender say, are released when
+//      it completes), an awaited task's by its awaiter, a cancelled task's by
+//      Scheduler::cancel (abort, shutdown).
 //   3. A Waiter is in at most one list at a time: a wait source's list (a
 //      timer slot, a join slot) while waiting, its task's ready list once
 //      woken. Its awaiter's destructor unlinks it from wherever it is, which
@@ -43,24 +48,31 @@ class Scheduler;
 struct TaskHeader;
 
 struct alignas(16) FramePrefix {
-    std::uint32_t size = 0;
-    std::uint32_t flags = 0;
+    std::uint32_t size = 0;   // bytes of the whole allocation
+    std::uint16_t flags = 0;
+    std::uint16_t slot = 0;   // bytes of the result slot in front of the prefix
+    std::exception_ptr error; // what the task threw
 
-    static constexpr std::uint32_t kHandleAlive = 1U << 0;  // a JoinHandle refers to the task
-    static constexpr std::uint32_t kFrameGone = 1U << 1;    // frame destroyed, memory kept (rule 1)
-    static constexpr std::uint32_t kCompleted = 1U << 2;    // returned or threw
-    static constexpr std::uint32_t kCancelled = 1U << 3;    // destroyed before completing
-    static constexpr std::uint32_t kResultTaken = 1U << 4;  // a JoinHandle await took the result
-    static constexpr std::uint32_t kFinished = kCompleted | kCancelled;
+    static constexpr std::uint16_t kHandleAlive = 1U << 0;    // a JoinHandle refers to the task
+    static constexpr std::uint16_t kFrameGone = 1U << 1;      // frame destroyed, memory kept (rule 1)
+    static constexpr std::uint16_t kCompleted = 1U << 2;      // returned or threw
+    static constexpr std::uint16_t kCancelled = 1U << 3;      // destroyed before completing
+    static constexpr std::uint16_t kResultTaken = 1U << 4;    // a JoinHandle await took the result
+    static constexpr std::uint16_t kHasValue = 1U << 5;       // the slot holds a returned value
+    static constexpr std::uint16_t kErrorObserved = 1U << 6;  // the exception was rethrown to someone
+    static constexpr std::uint16_t kFinished = kCompleted | kCancelled;
 
     static FramePrefix* of(void* frame) noexcept {
         return reinterpret_cast<FramePrefix*>(static_cast<char*>(frame) - sizeof(FramePrefix));
     }
     void* frame() noexcept { return reinterpret_cast<char*>(this) + sizeof(FramePrefix); }
+    void* base() noexcept { return reinterpret_cast<char*>(this) - slot; }
+    void set(std::uint16_t f) noexcept { flags = static_cast<std::uint16_t>(flags | f); }
+    void clear(std::uint16_t f) noexcept { flags = static_cast<std::uint16_t>(flags & ~f); }
+    [[nodiscard]] bool has(std::uint16_t f) const noexcept { return (flags & f) != 0; }
 };
 static_assert(sizeof(FramePrefix) == 16);
 
-void free_frame_memory(FramePrefix* p) noexcept;
 
 // A waiter that runs a function instead of resuming a coroutine (join and
 // select drive a Sleep operand this way, without a coroutine of its own).
@@ -92,9 +104,7 @@ struct TaskHeader : RunLink, AllLink {
         kScheduled = 1U << 2,       // in the run queue
         kCancelRequested = 1U << 3, // JoinHandle::abort() was called
         kDying = 1U << 4,           // being destroyed by cancellation (rule 4)
-        kErrorObserved = 1U << 5,   // its exception was handed to a joiner
-        kHasValue = 1U << 6,        // the promise holds a returned value
-        kBranchChild = 1U << 7,     // a direct child of join/select: continuation is a BranchSlot
+        kBranchChild = 1U << 5,     // a direct child of join/select: continuation is a BranchSlot
     };
 
     ListHead ready;  // woken waiters, in wake order
@@ -102,7 +112,6 @@ struct TaskHeader : RunLink, AllLink {
         Waiter* join_waiter = nullptr;  // spawned: the JoinHandle awaiter, if any
         void* continuation;             // awaited: the awaiting coroutine's frame (or a BranchSlot)
     };
-    std::exception_ptr error;
     std::uint8_t state = 0;
 
     // This task's coroutine frame (defined with the promise, task_promise.hpp).

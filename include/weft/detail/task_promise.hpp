@@ -39,7 +39,7 @@ public:
                 current_scheduler()->on_task_complete(&t);  // may destroy the frame (rule 2)
             } else if ((t.state & TaskHeader::kBranchChild) != 0) {
                 auto* slot = static_cast<BranchSlot*>(t.continuation);
-                if (std::coroutine_handle<> next = slot->sink->branch_done(slot->index, t.error)) {
+                if (std::coroutine_handle<> next = slot->sink->branch_done(slot->index, t.prefix()->error)) {
                     transfer_to(next);
                 }
             } else if (t.continuation != nullptr) {
@@ -51,31 +51,69 @@ public:
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
     FinalAwaiter final_suspend() const noexcept { return {}; }
-    void unhandled_exception() noexcept { error = std::current_exception(); }
+    void unhandled_exception() noexcept { prefix()->error = std::current_exception(); }
 
-    // The frame is preceded by a FramePrefix (rule 1).
-    static void* operator new(std::size_t n) {
-        const std::size_t total = n + sizeof(FramePrefix);
-        auto* p = ::new (frame_allocate(total)) FramePrefix{};
+protected:
+    // [result slot | FramePrefix | frame] in one allocation (rule 1).
+    static void* allocate_with_slot(std::size_t n, std::size_t slot) {
+        const std::size_t total = slot + sizeof(FramePrefix) + n;
+        char* base = static_cast<char*>(frame_allocate(total));
+        auto* p = ::new (base + slot) FramePrefix{};
         p->size = static_cast<std::uint32_t>(total);
+        p->slot = static_cast<std::uint16_t>(slot);
         return p->frame();
     }
-    static void operator delete(void* frame, std::size_t) noexcept {
-        FramePrefix* p = FramePrefix::of(frame);
-        if ((p->flags & FramePrefix::kHandleAlive) != 0) {
-            p->flags |= FramePrefix::kFrameGone;  // the JoinHandle frees it (rule 1)
-            return;
-        }
-        free_frame_memory(p);
-    }
-
-    void rethrow_if_error() {
-        if (error) {
-            state |= kErrorObserved;
-            std::rethrow_exception(error);
-        }
-    }
 };
+
+// Rethrows the task's exception, if any, marking it observed.
+inline void rethrow_task_error(FramePrefix* p) {
+    if (p->error) {
+        p->set(FramePrefix::kErrorObserved);
+        std::rethrow_exception(p->error);
+    }
+}
+
+template <class T>
+constexpr std::size_t slot_bytes() noexcept {
+    if constexpr (std::is_void_v<T>) {
+        return 0;
+    } else {
+        static_assert(alignof(T) <= 16, "weft::Task<T>: T may be aligned to at most 16 bytes");
+        return (sizeof(T) + 15) & ~std::size_t{15};
+    }
+}
+
+template <class T>
+T* result_slot(FramePrefix* p) noexcept {
+    return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(p) - slot_bytes<T>()));
+}
+
+// Frees a task's allocation (rule 1), destroying a value nobody took.
+template <class T>
+void free_task_memory(FramePrefix* p) noexcept {
+    if constexpr (!std::is_void_v<T>) {
+        if (p->has(FramePrefix::kHasValue)) {
+            result_slot<T>(p)->~T();
+        }
+    }
+    void* base = p->base();
+    const std::size_t size = p->size;
+    p->~FramePrefix();
+    frame_deallocate(base, size);
+}
+
+// Takes the finished task's result out of its slot (rethrows its exception).
+template <class T>
+T take_result(FramePrefix* p) {
+    rethrow_task_error(p);
+    if constexpr (!std::is_void_v<T>) {
+        T* v = result_slot<T>(p);
+        T out(std::move(*v));
+        v->~T();
+        p->clear(FramePrefix::kHasValue);
+        return out;
+    }
+}
 
 // Every Task frame's promise derives from TaskPromiseBase with the header at
 // offset 0 and the same alignment, so the frame of any task can be found from
@@ -88,33 +126,28 @@ inline std::coroutine_handle<> TaskHeader::handle() const noexcept {
 template <class T>
 class TaskPromise final : public TaskPromiseBase {
 public:
-    TaskPromise() noexcept {}  // NOLINT(modernize-use-equals-default): value_ stays unconstructed
-    ~TaskPromise() {
-        if ((state & kHasValue) != 0) {
-            value_.~T();
-        }
-    }
-
     Task<T> get_return_object() noexcept;
 
     void return_value(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) {
-        ::new (static_cast<void*>(&value_)) T(v);
-        state = static_cast<std::uint8_t>(state | kHasValue);
+        ::new (static_cast<void*>(result_slot<T>(prefix()))) T(v);
+        prefix()->set(FramePrefix::kHasValue);
     }
     void return_value(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) {
-        ::new (static_cast<void*>(&value_)) T(std::move(v));
-        state = static_cast<std::uint8_t>(state | kHasValue);
+        ::new (static_cast<void*>(result_slot<T>(prefix()))) T(std::move(v));
+        prefix()->set(FramePrefix::kHasValue);
     }
 
-    T take() {
-        rethrow_if_error();
-        return std::move(value_);
-    }
+    T take() { return take_result<T>(prefix()); }
 
-private:
-    union {
-        T value_;
-    };
+    static void* operator new(std::size_t n) { return allocate_with_slot(n, slot_bytes<T>()); }
+    static void operator delete(void* frame, std::size_t) noexcept {
+        FramePrefix* p = FramePrefix::of(frame);
+        if (p->has(FramePrefix::kHandleAlive)) {
+            p->set(FramePrefix::kFrameGone);  // the JoinHandle frees it (rule 1)
+            return;
+        }
+        free_task_memory<T>(p);
+    }
 };
 
 template <>
@@ -122,7 +155,17 @@ class TaskPromise<void> final : public TaskPromiseBase {
 public:
     Task<void> get_return_object() noexcept;
     void return_void() noexcept {}
-    void take() { rethrow_if_error(); }
+    void take() { take_result<void>(prefix()); }
+
+    static void* operator new(std::size_t n) { return allocate_with_slot(n, 0); }
+    static void operator delete(void* frame, std::size_t) noexcept {
+        FramePrefix* p = FramePrefix::of(frame);
+        if (p->has(FramePrefix::kHandleAlive)) {
+            p->set(FramePrefix::kFrameGone);
+            return;
+        }
+        free_task_memory<void>(p);
+    }
 };
 
 }  // namespace weft::detail

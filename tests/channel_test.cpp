@@ -1,0 +1,367 @@
+// Channels: unbounded, bounded, oneshot — delivery, closing, misuse, cancel safety.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using weft::JoinHandle;
+using weft::Task;
+using namespace std::chrono_literals;
+using namespace weft_test;
+
+namespace {
+
+template <class T>
+Task<std::vector<T>> drain(weft::Receiver<T>& rx) {
+    std::vector<T> got;
+    while (auto v = co_await rx.recv()) {
+        got.push_back(std::move(*v));
+    }
+    co_return got;
+}
+
+template <class F>
+std::string logic_error_of(F&& f) {
+    try {
+        f();
+    } catch (const std::logic_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(Channel, values_arrive_in_order_and_recv_ends_after_the_last_sender_is_dropped) {
+    auto got = run_paused([]() -> Task<std::vector<std::string>> {
+        auto [tx, rx] = weft::channel<std::string>();
+        auto tx2 = tx;  // a clone: one more producer
+        EXPECT_TRUE(tx.send("a"));
+        EXPECT_TRUE(tx2.send("b"));
+        { auto consumed = std::move(tx); }  // a moved-from sender counts for nothing
+        EXPECT_TRUE(tx2.send("c"));
+        EXPECT_EQ(rx.try_recv(), "a");
+        { auto last = std::move(tx2); }
+        co_return co_await drain(rx);
+    });
+    EXPECT_EQ(got, (std::vector<std::string>{"b", "c"}));
+}
+
+TEST(Channel, recv_waits_for_a_value) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::channel<int>();
+        auto start = weft::now();
+        auto h = weft::spawn_task(weft::async_move([tx = std::move(tx)]() mutable -> Task<void> {
+            co_await weft::sleep(10ms);
+            (void)tx.send(7);
+        }));
+        EXPECT_EQ(co_await rx.recv(), 7);
+        EXPECT_EQ(ms_since(start), 10);
+        EXPECT_EQ(co_await rx.recv(), std::nullopt);  // the task ended: its sender is gone
+    });
+}
+
+TEST(Channel, a_sender_moved_into_a_joined_future_closes_the_channel_when_it_ends) {
+    auto got = run_paused([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<int>();
+        auto producer = weft::async_move([tx = std::move(tx)]() mutable -> Task<void> {
+            for (int i = 0; i < 3; ++i) {
+                (void)tx.send(i);
+                co_await weft::sleep(1ms);
+            }
+        });
+        auto [done, got] = co_await weft::join(std::move(producer), drain(rx));
+        (void)done;
+        co_return got;
+    });
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Channel, a_sender_passed_by_value_to_a_task_closes_the_channel_when_the_task_ends) {
+    auto got = run_paused([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<int>();
+        auto producer = [](weft::Sender<int> out) -> Task<int> {
+            (void)out.send(1);
+            co_await weft::yield_now();
+            co_return 1;
+        };
+        auto h = weft::spawn_task(producer(std::move(tx)));
+        auto got = co_await drain(rx);  // ends although `h` is still alive
+        EXPECT_EQ(co_await h, 1);
+        co_return got;
+    });
+    EXPECT_EQ(got, (std::vector<int>{1}));
+}
+
+TEST(Channel, a_sender_destroyed_by_runtime_shutdown_closes_the_channel) {
+    weft::Runtime rt(paused());
+    auto [tx, rx] = weft::channel<int>();
+    rt.block_on([&]() -> Task<void> {
+        auto holder = weft::spawn_task(weft::async_move([tx = std::move(tx)]() mutable -> Task<void> {
+            (void)tx.send(1);
+            co_await weft::sleep(1h);  // still holding the sender at shutdown
+        }));
+        co_await weft::yield_now();
+    });
+    auto got = rt.block_on([&]() -> Task<std::vector<int>> { co_return co_await drain(rx); });
+    EXPECT_EQ(got, (std::vector<int>{1}));
+}
+
+TEST(Channel, sends_after_close_or_after_the_receiver_is_gone_hand_the_value_back) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::channel<std::string>();
+        EXPECT_TRUE(tx.send("kept"));
+        rx.close();
+        EXPECT_TRUE(tx.is_closed());
+        auto r = tx.send("refused");
+        EXPECT_FALSE(r);
+        EXPECT_EQ(r.value(), "refused");
+        EXPECT_EQ(co_await rx.recv(), "kept");          // queued values survive close
+        EXPECT_EQ(co_await rx.recv(), std::nullopt);    // then the end
+        auto [tx2, rx2] = weft::channel<std::string>();
+        { auto gone = std::move(rx2); }
+        auto r2 = tx2.send("nobody");
+        EXPECT_FALSE(r2);
+        EXPECT_EQ(std::move(r2).value(), "nobody");
+        auto ok = tx2.is_closed() ? weft::SendResult<std::string>() : weft::SendResult<std::string>();
+        EXPECT_THROW((void)ok.value(), std::logic_error);
+    });
+}
+
+TEST(Channel, moved_from_handles_throw_logic_error) {
+    auto [tx, rx] = weft::channel<int>();
+    auto tx2 = std::move(tx);
+    auto rx2 = std::move(rx);
+    EXPECT_NE(logic_error_of([&] { (void)tx.send(1); }).find("Sender::send"), std::string::npos);  // NOLINT
+    EXPECT_NE(logic_error_of([&] { (void)rx.try_recv(); }).find("moved-from"), std::string::npos);  // NOLINT
+    EXPECT_NE(logic_error_of([&] { (void)rx.recv(); }).find("Receiver::recv"), std::string::npos);   // NOLINT
+    EXPECT_THROW(rx.close(), std::logic_error);  // NOLINT
+}
+
+TEST(Channel, a_receiver_used_off_its_thread_throws_logic_error) {
+    auto [tx, rx] = weft::channel<int>();
+    std::string msg;
+    std::thread t([&, &rx = rx] { msg = logic_error_of([&] { (void)rx.try_recv(); }); });
+    t.join();
+    EXPECT_NE(msg.find("thread that created"), std::string::npos) << msg;
+}
+
+TEST(Channel, a_plain_thread_can_send_listing_17_25_style) {
+    auto got = run_paused([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<int>();
+        std::thread worker([tx = std::move(tx)]() mutable {
+            for (int i = 0; i < 5; ++i) {
+                (void)tx.send(i);
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+        auto got = co_await drain(rx);
+        worker.join();
+        co_return got;
+    });
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+// ---- cancel safety
+TEST(ChannelCancel, a_recv_that_loses_a_select_after_being_woken_keeps_the_value) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::channel<int>();
+        auto deadline = weft::now() + 10ms;
+        // Same tick, earlier deadline: the sender runs first and wakes the
+        // receive, then the select's sleep (already due) wins in the same turn.
+        auto sender = weft::spawn_task(weft::async_move([tx = std::move(tx), deadline]() mutable -> Task<void> {
+            co_await weft::sleep_until(deadline - 100us);
+            (void)tx.send(42);
+        }));
+        auto r = co_await weft::select(weft::sleep_until(deadline), rx.recv());
+        EXPECT_EQ(r.index(), 0U);
+        EXPECT_EQ(co_await rx.recv(), 42);  // not swallowed by the cancelled recv
+        EXPECT_EQ(co_await rx.recv(), std::nullopt);
+    });
+}
+
+TEST(ChannelCancel, recv_under_timeout_abort_and_shutdown_loses_nothing) {
+    weft::Runtime rt(paused());
+    auto [tx, rx] = weft::channel<int>();
+    rt.block_on([&]() -> Task<void> {
+        EXPECT_EQ(co_await weft::timeout(5ms, rx.recv()), std::nullopt);  // timed out, nothing lost
+        auto waiter = weft::spawn_task([&rx]() -> Task<void> { (void)co_await rx.recv(); });
+        co_await weft::yield_now();
+        waiter.abort();
+        EXPECT_THROW(co_await waiter, weft::Cancelled);
+        (void)tx.send(1);
+        auto parked = weft::spawn_task([&rx]() -> Task<void> {
+            (void)co_await rx.recv();
+            (void)co_await rx.recv();  // waits here when the runtime shuts down
+        });
+        co_await weft::yield_now();
+        (void)tx.send(2);  // sent while nobody waits
+    });
+    // The first recv of `parked` took 1; 2 is still there.
+    EXPECT_EQ(rx.try_recv(), 2);
+}
+
+// ---- bounded
+TEST(Bounded, send_waits_while_full_and_waiting_senders_are_served_in_order) {
+    auto got = run_paused([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::bounded_channel<int>(2);
+        EXPECT_EQ(tx.capacity(), 2U);
+        EXPECT_TRUE(co_await tx.send(0));
+        EXPECT_TRUE(co_await tx.send(1));
+        std::vector<JoinHandle<void>> hs;
+        for (int i = 2; i < 5; ++i) {
+            hs.push_back(weft::spawn_task([tx = tx, i]() mutable -> Task<void> {
+                co_await weft::sleep(std::chrono::milliseconds(i));  // queue up in order 2, 3, 4
+                EXPECT_TRUE(co_await tx.send(i));
+            }));
+        }
+        co_await weft::sleep(10ms);
+        EXPECT_FALSE(hs[0].is_finished());  // full: they wait
+        { auto last = std::move(tx); }
+        std::vector<int> got = co_await drain(rx);
+        for (auto& h : hs) {
+            co_await h;
+        }
+        co_return got;
+    });
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(Bounded, a_cancelled_waiting_send_never_queues_its_value) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::bounded_channel<std::string>(1);
+        EXPECT_TRUE(co_await tx.send("first"));
+        auto r = co_await weft::timeout(5ms, tx.send("too late"));
+        EXPECT_EQ(r, std::nullopt);  // timed out while full
+        EXPECT_EQ(co_await rx.recv(), "first");
+        EXPECT_EQ(rx.try_recv(), std::nullopt);  // "too late" was never queued
+    });
+}
+
+TEST(Bounded, close_refuses_waiting_senders_and_hands_their_values_back) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::bounded_channel<std::string>(1);
+        EXPECT_TRUE(co_await tx.send("in"));
+        auto h = weft::spawn_task([tx = tx]() mutable -> Task<std::string> {
+            auto r = co_await tx.send("waiting");
+            co_return r ? std::string("sent") : std::move(r).value();
+        });
+        co_await weft::yield_now();
+        rx.close();
+        EXPECT_EQ(co_await h, "waiting");
+        EXPECT_EQ(co_await rx.recv(), "in");
+    });
+}
+
+TEST(Bounded, capacity_zero_is_rejected) {
+    EXPECT_THROW((void)weft::bounded_channel<int>(0), std::invalid_argument);
+}
+
+// ---- oneshot
+TEST(Oneshot, delivers_one_value_or_nullopt_when_the_sender_is_dropped) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot<std::string>();
+        auto h = weft::spawn_task(weft::async_move([tx = std::move(tx)]() mutable -> Task<void> {
+            co_await weft::sleep(1ms);
+            EXPECT_TRUE(tx.send("once"));
+            EXPECT_THROW((void)tx.send("twice"), std::logic_error);
+        }));
+        EXPECT_EQ(co_await rx, "once");
+        EXPECT_THROW((void)co_await rx, std::logic_error);
+        auto [tx2, rx2] = weft::oneshot<int>();
+        { auto dropped = std::move(tx2); }
+        EXPECT_EQ(co_await rx2, std::nullopt);
+        auto [tx3, rx3] = weft::oneshot<int>();
+        { auto gone = std::move(rx3); }
+        auto r = tx3.send(5);
+        EXPECT_FALSE(r);
+        EXPECT_EQ(r.value(), 5);
+    });
+}
+
+TEST(Oneshot, a_thread_can_send_and_a_cancelled_await_keeps_the_value) {
+    run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot<int>();
+        EXPECT_EQ(co_await weft::timeout(1ms, rx), std::nullopt);
+        std::thread t([tx = std::move(tx)]() mutable { (void)tx.send(9); });
+        EXPECT_EQ(co_await rx, 9);
+        t.join();
+    });
+}
+
+// ---- stress (also run under TSan in CI)
+TEST(ChannelStress, four_threads_each_send_100000_and_every_value_arrives_once_in_order) {
+    constexpr int kThreads = 4;
+    constexpr int kPer = 100'000;
+    auto last = weft::block_on([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<std::pair<int, int>>();
+        std::vector<std::thread> ts;
+        for (int t = 0; t < kThreads; ++t) {
+            ts.emplace_back([tx = tx, t]() mutable {
+                for (int i = 0; i < kPer; ++i) {
+                    (void)tx.send({t, i});
+                }
+            });
+        }
+        { auto original = std::move(tx); }
+        std::vector<int> next(kThreads, 0);
+        while (auto v = co_await rx.recv()) {
+            EXPECT_EQ(v->second, next[static_cast<std::size_t>(v->first)]) << "producer " << v->first;
+            ++next[static_cast<std::size_t>(v->first)];
+        }
+        for (auto& t : ts) {
+            t.join();
+        }
+        co_return next;
+    });
+    EXPECT_EQ(last, std::vector<int>(kThreads, kPer));
+}
+
+TEST(ChannelStress, eight_producer_tasks_each_send_100000_in_order) {
+    constexpr int kTasks = 8;
+    constexpr int kPer = 100'000;
+    auto last = run_paused([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<std::pair<int, int>>();
+        for (int t = 0; t < kTasks; ++t) {
+            auto h = weft::spawn_task([tx = tx, t]() mutable -> Task<void> {
+                for (int i = 0; i < kPer; ++i) {
+                    (void)tx.send({t, i});
+                    if (i % 1000 == 0) {
+                        co_await weft::yield_now();
+                    }
+                }
+            });
+        }
+        { auto original = std::move(tx); }
+        std::vector<int> next(kTasks, 0);
+        while (auto v = co_await rx.recv()) {
+            EXPECT_EQ(v->second, next[static_cast<std::size_t>(v->first)]);
+            ++next[static_cast<std::size_t>(v->first)];
+        }
+        co_return next;
+    });
+    EXPECT_EQ(last, std::vector<int>(kTasks, kPer));
+}
+
+TEST(ChannelStress, a_sender_moving_between_threads_keeps_its_order) {
+    auto got = weft::block_on([]() -> Task<std::vector<int>> {
+        auto [tx, rx] = weft::channel<int>();
+        (void)tx.send(0);  // home thread
+        std::thread t([&tx] {
+            (void)tx.send(1);  // another thread
+            (void)tx.send(2);
+        });
+        t.join();
+        (void)tx.send(3);  // home again: must come after 1 and 2
+        { auto last = std::move(tx); }
+        co_return co_await drain(rx);
+    });
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3}));
+}
