@@ -107,3 +107,30 @@ TEST(Examples, listings_17_18_to_17_20_time_out_after_two_seconds) {
         EXPECT_EQ(run(name), "Failed after 2 seconds\n") << name;
     }
 }
+
+namespace {
+const std::string kFourReceived = lines({"received 'hi'", "received 'from'", "received 'the'", "received 'future'"});
+const std::string kStillWaiting = "(still waiting: tx is alive, so the channel never closes)\n";
+}  // namespace
+
+TEST(Examples, listing_17_09_one_message) { EXPECT_EQ(run("listing_17_09"), "Got: hi\n"); }
+
+TEST(Examples, listings_17_10_and_17_11_never_close_the_channel_and_are_bounded) {
+    EXPECT_EQ(run("listing_17_10"), kFourReceived + kStillWaiting);
+    EXPECT_EQ(run("listing_17_11"), kFourReceived + kStillWaiting);
+}
+
+TEST(Examples, listing_17_12_moving_tx_into_the_future_closes_the_channel) {
+    EXPECT_EQ(run("listing_17_12"), kFourReceived);
+}
+
+TEST(Examples, listing_17_13_two_producers_interleave_exactly) {
+    EXPECT_EQ(run("listing_17_13"), lines({
+        "received 'hi'", "received 'more'", "received 'from'", "received 'the'",
+        "received 'messages'", "received 'future'", "received 'for'", "received 'you'",
+    }));
+}
+
+TEST(Examples, listing_17_25_a_thread_sends_into_the_runtime) {
+    EXPECT_EQ(run("listing_17_25"), lines({"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
+}
