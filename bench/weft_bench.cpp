@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <weft/weft.hpp>
@@ -153,12 +154,123 @@ std::uint64_t timer_churn(weft::Runtime& rt, std::uint64_t n) {
     return armed;
 }
 
+// ---- chan_spsc: a producer future sends 0..N-1 into an unbounded channel and
+// drops its sender; a consumer future sums until the channel closes; joined.
+std::uint64_t chan_spsc(weft::Runtime& rt, std::uint64_t n) {
+    const auto [sum, count] = rt.block_on([n]() -> Task<std::pair<std::uint64_t, std::uint64_t>> {
+        auto [tx, rx] = weft::channel<std::uint64_t>();
+        auto producer = weft::async_move([tx = std::move(tx), n]() mutable -> Task<bool> {
+            for (std::uint64_t i = 0; i < n; ++i) {
+                if (!tx.send(i)) {
+                    co_return false;
+                }
+            }
+            co_return true;
+        });
+        auto consumer = [](weft::Receiver<std::uint64_t>& in) -> Task<std::pair<std::uint64_t, std::uint64_t>> {
+            std::uint64_t s = 0;
+            std::uint64_t c = 0;
+            while (auto v = co_await in.recv()) {
+                s += *v;
+                ++c;
+            }
+            co_return std::make_pair(s, c);
+        };
+        auto [sent_all, result] = co_await weft::join(std::move(producer), consumer(rx));
+        if (!sent_all) {
+            check_failed("a send failed");
+        }
+        co_return result;
+    });
+    if (count != n || sum != n * (n - 1) / 2) {
+        check_failed("count " + std::to_string(count) + " sum " + std::to_string(sum));
+    }
+    return n;
+}
+
+// ---- chan_mpsc: 1,000 spawned producers, each with a clone of one sender,
+// each sends N/1,000 values; one consumer sums all.
+std::uint64_t chan_mpsc(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t tasks = std::min(kTasks, n);
+    const std::uint64_t per = n / tasks;
+    const std::uint64_t total = tasks * per;
+    const auto [sum, count] = rt.block_on([tasks, per]() -> Task<std::pair<std::uint64_t, std::uint64_t>> {
+        auto [tx, rx] = weft::channel<std::uint64_t>();
+        for (std::uint64_t p = 0; p < tasks; ++p) {
+            auto h = weft::spawn_task([tx = tx, p, per]() mutable -> Task<void> {
+                const std::uint64_t base = p * per;
+                for (std::uint64_t j = 0; j < per; ++j) {
+                    if (!tx.send(base + j)) {
+                        co_return;
+                    }
+                }
+            });
+        }
+        { auto last = std::move(tx); }  // the channel closes when the last producer drops its clone
+        std::uint64_t s = 0;
+        std::uint64_t c = 0;
+        while (auto v = co_await rx.recv()) {
+            s += *v;
+            ++c;
+        }
+        co_return std::make_pair(s, c);
+    });
+    if (count != total || sum != total * (total - 1) / 2) {
+        check_failed("count " + std::to_string(count) + " sum " + std::to_string(sum));
+    }
+    return total;
+}
+
+// ---- ping_pong: two tasks, two channels; a message goes A -> B -> A, N times.
+std::uint64_t ping_pong(weft::Runtime& rt, std::uint64_t n) {
+    const auto [sum, count] = rt.block_on([n]() -> Task<std::pair<std::uint64_t, std::uint64_t>> {
+        auto [tx_ab, rx_ab] = weft::channel<std::uint64_t>();
+        auto [tx_ba, rx_ba] = weft::channel<std::uint64_t>();
+        auto b = weft::spawn_task(
+            [rx = std::move(rx_ab), tx = std::move(tx_ba)]() mutable -> Task<std::uint64_t> {
+                std::uint64_t c = 0;
+                while (auto v = co_await rx.recv()) {
+                    if (!tx.send(*v)) {
+                        break;
+                    }
+                    ++c;
+                }
+                co_return c;
+            });
+        auto a = weft::spawn_task(
+            [tx = std::move(tx_ab), rx = std::move(rx_ba), n]() mutable -> Task<std::uint64_t> {
+                std::uint64_t s = 0;
+                for (std::uint64_t i = 0; i < n; ++i) {
+                    if (!tx.send(i)) {
+                        break;
+                    }
+                    auto v = co_await rx.recv();
+                    if (!v) {
+                        break;
+                    }
+                    s += *v;
+                }
+                co_return s;  // tx dropped with the task: B sees the channel close
+            });
+        const std::uint64_t s = co_await a;
+        const std::uint64_t c = co_await b;
+        co_return std::make_pair(s, c);
+    });
+    if (count != n || sum != n * (n - 1) / 2) {
+        check_failed("count " + std::to_string(count) + " sum " + std::to_string(sum));
+    }
+    return n;
+}
+
 const std::vector<Workload>& workloads() {
     static const std::vector<Workload> all = {
         {"spawn_join", 1'000'000, spawn_join},
         {"sleepers", 1'000'000, sleepers},
         {"yield_now", 1'000'000, yield_now},
         {"timer_churn", 1'000'000, timer_churn},
+        {"chan_spsc", 10'000'000, chan_spsc},
+        {"chan_mpsc", 10'000'000, chan_mpsc},
+        {"ping_pong", 1'000'000, ping_pong},
     };
     return all;
 }

@@ -74,8 +74,7 @@ public:
                 "Receiver::recv: a Receiver must be used on the thread that created its channel (where the "
                 "runtime that receives runs); create the channel on the receiving side");
         }
-        value_ = core_->try_take();
-        return value_.has_value() || core_->finished();
+        return core_->take_into(value_) || core_->finished();
     }
     bool await_suspend(std::coroutine_handle<> h) {
         waiter_.arm(h);
@@ -91,10 +90,12 @@ public:
             registered_ = false;
             waiter_.sched->remove_external_wait();
         }
-        if (!value_) {
-            value_ = core_->try_take();  // woken: a value arrived, or the channel closed
+        if (!value_ && !core_->take_into(value_)) {  // woken: a value arrived, or the channel closed
+            return std::nullopt;
         }
-        return std::move(value_);
+        // From the value, not the whole optional: copying the optional just
+        // written field by field would stall on store forwarding.
+        return std::optional<T>(std::move(*value_));
     }
 
 private:
@@ -304,7 +305,9 @@ public:
         if (!c->on_home_thread()) {
             throw std::logic_error("Receiver::try_recv: a Receiver must be used on the thread that created its channel");
         }
-        return c->try_take();
+        std::optional<T> out;
+        c->take_into(out);
+        return out;
     }
 
     /// Stops further sends (they fail and hand their value back; waiting

@@ -50,6 +50,11 @@
 
 namespace weft::detail {
 
+// Identifies the calling thread: the address of a thread-local, one
+// instruction away (std::this_thread::get_id() is a library call).
+inline thread_local const char tls_thread_tag = 0;
+inline const void* this_thread_tag() noexcept { return &tls_thread_tag; }
+
 // A waiter that remembers its runtime, so that other threads can wake it.
 struct RemoteWaiter : Waiter {
     Scheduler* sched = nullptr;
@@ -87,14 +92,14 @@ struct SendWaiter : RemoteWaiter {
 template <class T>
 class ChanCore {
 public:
-    explicit ChanCore(std::size_t capacity) : home_(std::this_thread::get_id()), capacity_(capacity) {}
+    explicit ChanCore(std::size_t capacity) : home_(this_thread_tag()), capacity_(capacity) {}
     ChanCore(const ChanCore&) = delete;
     ChanCore& operator=(const ChanCore&) = delete;
     ~ChanCore() = default;
 
     [[nodiscard]] bool bounded() const noexcept { return capacity_ != 0; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    [[nodiscard]] bool on_home_thread() const noexcept { return std::this_thread::get_id() == home_; }
+    [[nodiscard]] bool on_home_thread() const noexcept { return this_thread_tag() == home_; }
 
     // ---- lifetime
     void add_sender() noexcept {
@@ -203,31 +208,42 @@ public:
     }
 
     // ---- receive (home thread; chan rule 1)
-    std::optional<T> try_take() {
-        if (bounded()) {
+    // Moves the next value into `out` (which must be empty); false if none.
+    bool take_into(std::optional<T>& out) {
+        if (!bounded()) [[likely]] {
+            if (local_.empty() && remote_pending_.load(std::memory_order_acquire)) {
+                std::lock_guard<std::mutex> lock(mu_);
+                local_.splice_back(remote_);
+                remote_pending_.store(false, std::memory_order_relaxed);
+            }
+            if (local_.empty()) {
+                return false;
+            }
+            out.emplace(local_.pop());
+            return true;
+        }
+        return take_bounded_into(out);
+    }
+
+private:
+    bool take_bounded_into(std::optional<T>& out) {
+        {
             std::lock_guard<std::mutex> lock(mu_);
             if (remote_.empty()) {
-                return std::nullopt;
+                return false;
             }
-            std::optional<T> v(remote_.pop());
+            out.emplace(remote_.pop());
             if (!send_waiters_.empty()) {  // hand the freed room to the first waiting sender
                 auto* w = static_cast<SendWaiter<T>*>(send_waiters_.pop_front());
                 remote_.push(std::move(*w->value));
                 w->handed_over = true;
                 w->wake_from_anywhere();
             }
-            return v;
         }
-        if (local_.empty() && remote_pending_.load(std::memory_order_acquire)) {
-            std::lock_guard<std::mutex> lock(mu_);
-            local_.splice_back(remote_);
-            remote_pending_.store(false, std::memory_order_relaxed);
-        }
-        if (local_.empty()) {
-            return std::nullopt;
-        }
-        return std::optional<T>(local_.pop());
+        return true;
     }
+
+public:
     // True when nothing more can arrive (checked after try_take found nothing).
     [[nodiscard]] bool finished() const noexcept { return no_senders() || rx_closed(); }
 
@@ -292,7 +308,7 @@ private:
         }
     }
 
-    const std::thread::id home_;
+    const void* const home_;
     const std::size_t capacity_;
     BlockQueue<T> local_;
     std::mutex mu_;
