@@ -262,6 +262,46 @@ std::uint64_t ping_pong(weft::Runtime& rt, std::uint64_t n) {
     return n;
 }
 
+// ---- chan_memory (not a WORKLOADS.md workload; the channel notes): fill a
+// channel with N values, drain it, and report resident memory at each step.
+long resident_kb() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    long pages_total = 0;
+    long pages_resident = 0;
+    if (f != nullptr) {
+        if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) {
+            pages_resident = 0;
+        }
+        std::fclose(f);
+    }
+    return pages_resident * 4;
+}
+
+int chan_memory(std::uint64_t n) {
+    const long before = resident_kb();
+    long full = 0;
+    long drained = 0;
+    weft::block_on([&]() -> Task<void> {
+        auto [tx, rx] = weft::channel<std::uint64_t>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+            (void)tx.send(i);
+        }
+        full = resident_kb();
+        std::uint64_t got = 0;
+        while (auto v = rx.try_recv()) {
+            got += 1;
+        }
+        if (got != n) {
+            check_failed("drained " + std::to_string(got));
+        }
+        drained = resident_kb();
+        co_return;
+    });
+    std::printf("workload=chan_memory runtime=weft n=%llu rss_before_kb=%ld rss_full_kb=%ld rss_drained_kb=%ld\n",
+                static_cast<unsigned long long>(n), before, full, drained);
+    return 0;
+}
+
 const std::vector<Workload>& workloads() {
     static const std::vector<Workload> all = {
         {"spawn_join", 1'000'000, spawn_join},
@@ -313,6 +353,9 @@ int main(int argc, char** argv) {
             rc |= run_one(w, w.default_n, false);
         }
         return rc;
+    }
+    if (std::string_view(argv[1]) == "chan_memory") {
+        return chan_memory(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000);
     }
     const Workload* w = nullptr;
     for (const auto& c : workloads()) {
