@@ -27,15 +27,6 @@ Task<std::vector<T>> drain(weft::Receiver<T>& rx) {
     co_return got;
 }
 
-template <class F>
-std::string logic_error_of(F&& f) {
-    try {
-        f();
-    } catch (const std::logic_error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 }  // namespace
 

@@ -33,15 +33,6 @@ Task<void> hold_forever(Probe p) {
 
 Task<void> hold_forever_untimed() { co_await std::suspend_always{}; }
 
-template <class F>
-std::string logic_error_of(F&& f) {
-    try {
-        f();
-    } catch (const std::logic_error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 }  // namespace
 

@@ -154,6 +154,37 @@ private:
 
 }  // namespace detail
 
+namespace detail {
+
+// What Sender and BoundedSender share: a counted claim on the channel as a
+// producer (a copy is one more producer; moved-from counts for nothing).
+template <class T>
+class SenderHandle {
+public:
+    explicit SenderHandle(ChanCore<T>* core) noexcept : core_(core) {}
+    SenderHandle(const SenderHandle& o) : core_(o.core_) {
+        if (core_ != nullptr) {
+            core_->add_sender();
+        }
+    }
+    SenderHandle(SenderHandle&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    SenderHandle& operator=(SenderHandle o) noexcept {
+        std::swap(core_, o.core_);
+        return *this;
+    }
+    ~SenderHandle() {
+        if (core_ != nullptr) {
+            core_->drop_sender();
+        }
+    }
+
+protected:
+    ChanCore<T>* core(const char* what) const { return require_core(core_, what); }
+    ChanCore<T>* core_;
+};
+
+}  // namespace detail
+
 /// The awaitable `Receiver::recv()` returns; see there.
 template <class T>
 class [[nodiscard]] Recv {
@@ -171,42 +202,24 @@ private:
 /// from any thread, including a plain std::thread; each Sender object is used
 /// by one thread at a time. Sends from the channel's own thread take no lock.
 template <class T>
-class Sender {
+class Sender : private detail::SenderHandle<T> {
 public:
-    explicit Sender(detail::ChanCore<T>* core) noexcept : core_(core) {}
-    Sender(const Sender& o) : core_(o.core_) {
-        if (core_ != nullptr) {
-            core_->add_sender();
-        }
-    }
-    Sender(Sender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-    Sender& operator=(Sender o) noexcept {
-        std::swap(core_, o.core_);
-        return *this;
-    }
-    ~Sender() {
-        if (core_ != nullptr) {
-            core_->drop_sender();
-        }
-    }
+    explicit Sender(detail::ChanCore<T>* core) noexcept : detail::SenderHandle<T>(core) {}
 
     /// Queues `value` without waiting (the channel is unbounded). Returns a
     /// true SendResult when queued; a false one holding `value` when the
     /// receiver is gone or closed. Throws std::logic_error on a moved-from
     /// Sender. Values sent through one Sender arrive in order.
     SendResult<T> send(T value) {
-        if (detail::require_core(core_, "Sender::send")->send(value)) {
+        if (this->core("Sender::send")->send(value)) {
             return SendResult<T>();
         }
         return SendResult<T>(std::move(value));
     }
     /// True when the receiver is gone or closed (a send would fail).
-    [[nodiscard]] bool is_closed() const { return detail::require_core(core_, "Sender::is_closed")->rx_closed(); }
+    [[nodiscard]] bool is_closed() const { return this->core("Sender::is_closed")->rx_closed(); }
     /// True unless moved-from.
-    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-
-private:
-    detail::ChanCore<T>* core_;
+    [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };
 
 /// The sending half of `bounded_channel<T>(capacity)`: as `Sender`, but
@@ -218,24 +231,9 @@ private:
 /// with the send and was never in the channel; nothing is queued twice.
 /// Copyable (one more producer) and usable from any runtime's thread.
 template <class T>
-class BoundedSender {
+class BoundedSender : private detail::SenderHandle<T> {
 public:
-    explicit BoundedSender(detail::ChanCore<T>* core) noexcept : core_(core) {}
-    BoundedSender(const BoundedSender& o) : core_(o.core_) {
-        if (core_ != nullptr) {
-            core_->add_sender();
-        }
-    }
-    BoundedSender(BoundedSender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-    BoundedSender& operator=(BoundedSender o) noexcept {
-        std::swap(core_, o.core_);
-        return *this;
-    }
-    ~BoundedSender() {
-        if (core_ != nullptr) {
-            core_->drop_sender();
-        }
-    }
+    explicit BoundedSender(detail::ChanCore<T>* core) noexcept : detail::SenderHandle<T>(core) {}
 
     /// The awaitable `send` returns: holds the value until it is queued.
     class [[nodiscard]] Send {
@@ -256,17 +254,13 @@ public:
     /// `co_await tx.send(v)`: completes when `v` is queued (true SendResult)
     /// or the receiver is gone or closed (false, `value()` hands `v` back).
     /// Throws std::logic_error on a moved-from sender.
-    Send send(T value) { return Send(detail::require_core(core_, "BoundedSender::send"), std::move(value)); }
-    [[nodiscard]] bool is_closed() const {
-        return detail::require_core(core_, "BoundedSender::is_closed")->rx_closed();
-    }
-    [[nodiscard]] std::size_t capacity() const {
-        return detail::require_core(core_, "BoundedSender::capacity")->capacity();
-    }
-    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-
-private:
-    detail::ChanCore<T>* core_;
+    Send send(T value) { return Send(this->core("BoundedSender::send"), std::move(value)); }
+    /// True when the receiver is gone or closed (a send would fail).
+    [[nodiscard]] bool is_closed() const { return this->core("BoundedSender::is_closed")->rx_closed(); }
+    /// The capacity the channel was created with.
+    [[nodiscard]] std::size_t capacity() const { return this->core("BoundedSender::capacity")->capacity(); }
+    /// True unless moved-from.
+    [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };
 
 /// The receiving half of a channel. Move-only, single consumer, used on the

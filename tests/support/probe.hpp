@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,17 @@ template <class F>
 auto run_paused(F&& f) {
     weft::Runtime rt(paused());
     return rt.block_on(std::forward<F>(f));
+}
+
+// The message of the std::logic_error that `f()` throws ("" if none).
+template <class F>
+std::string logic_error_of(F&& f) {
+    try {
+        f();
+    } catch (const std::logic_error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 // Milliseconds of runtime time elapsed since `start`.
