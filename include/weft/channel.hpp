@@ -183,6 +183,39 @@ protected:
     ChanCore<T>* core_;
 };
 
+// A move-only claim on a shared core that lets go through `Drop` (Receiver,
+// OneshotSender, OneshotReceiver).
+template <class Core, void (Core::*Drop)()>
+class UniqueCore {
+public:
+    explicit UniqueCore(Core* core) noexcept : core_(core) {}
+    UniqueCore(UniqueCore&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    UniqueCore& operator=(UniqueCore&& o) noexcept {
+        if (this != &o) {
+            reset();
+            core_ = std::exchange(o.core_, nullptr);
+        }
+        return *this;
+    }
+    UniqueCore(const UniqueCore&) = delete;
+    UniqueCore& operator=(const UniqueCore&) = delete;
+    ~UniqueCore() { reset(); }
+
+protected:
+    void reset() noexcept {
+        if (core_ != nullptr) {
+            (std::exchange(core_, nullptr)->*Drop)();
+        }
+    }
+    Core* core(const char* what) const {
+        if (core_ == nullptr) {
+            throw_moved_from(what);
+        }
+        return core_;
+    }
+    Core* core_;
+};
+
 }  // namespace detail
 
 /// The awaitable `Receiver::recv()` returns; see there.
@@ -268,20 +301,11 @@ public:
 /// std::logic_error). Destroying it closes the channel and frees the values
 /// still queued.
 template <class T>
-class Receiver {
+class Receiver : private detail::UniqueCore<detail::ChanCore<T>, &detail::ChanCore<T>::drop_receiver> {
+    using Base = detail::UniqueCore<detail::ChanCore<T>, &detail::ChanCore<T>::drop_receiver>;
+
 public:
-    explicit Receiver(detail::ChanCore<T>* core) noexcept : core_(core) {}
-    Receiver(Receiver&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-    Receiver& operator=(Receiver&& o) noexcept {
-        if (this != &o) {
-            reset();
-            core_ = std::exchange(o.core_, nullptr);
-        }
-        return *this;
-    }
-    Receiver(const Receiver&) = delete;
-    Receiver& operator=(const Receiver&) = delete;
-    ~Receiver() { reset(); }
+    explicit Receiver(detail::ChanCore<T>* core) noexcept : Base(core) {}
 
     /// `co_await rx.recv()` yields the next value, waiting for one if needed,
     /// or std::nullopt once the channel is closed (every Sender destroyed, or
@@ -290,12 +314,12 @@ public:
     /// nothing: every value stays in the channel for the next recv. Throws
     /// std::logic_error on a moved-from Receiver, outside a runtime, or off
     /// the channel's thread.
-    [[nodiscard]] Recv<T> recv() const { return Recv<T>(detail::require_core(core_, "Receiver::recv")); }
+    [[nodiscard]] Recv<T> recv() const { return Recv<T>(this->core("Receiver::recv")); }
 
     /// The next value if one is queued, without waiting; std::nullopt
     /// otherwise (use `recv` to tell "empty" from "closed").
     std::optional<T> try_recv() {
-        auto* c = detail::require_core(core_, "Receiver::try_recv");
+        auto* c = this->core("Receiver::try_recv");
         if (!c->on_home_thread()) {
             throw std::logic_error("Receiver::try_recv: a Receiver must be used on the thread that created its channel");
         }
@@ -307,17 +331,10 @@ public:
     /// Stops further sends (they fail and hand their value back; waiting
     /// bounded senders are refused); values already queued can still be
     /// received, then recv yields std::nullopt.
-    void close() { detail::require_core(core_, "Receiver::close")->close(); }
+    void close() { this->core("Receiver::close")->close(); }
 
-    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-
-private:
-    void reset() {
-        if (core_ != nullptr) {
-            std::exchange(core_, nullptr)->drop_receiver();
-        }
-    }
-    detail::ChanCore<T>* core_;
+    /// True unless moved-from.
+    [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };
 
 /// An unbounded multi-producer, single-consumer channel:

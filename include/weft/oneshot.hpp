@@ -35,7 +35,7 @@ public:
         wake_locked();
         return true;
     }
-    void drop_sender() {
+    void drop_sender() noexcept {
         {
             std::lock_guard<std::mutex> lock(mu_);
             sender_done_ = true;
@@ -43,7 +43,7 @@ public:
         }
         release();
     }
-    void drop_receiver() {
+    void drop_receiver() noexcept {
         {
             std::lock_guard<std::mutex> lock(mu_);
             receiver_gone_ = true;
@@ -155,41 +155,25 @@ private:
 /// thread. Move-only. Destroying it unsent makes the receiver's await yield
 /// std::nullopt.
 template <class T>
-class OneshotSender {
+class OneshotSender : private detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_sender> {
+    using Base = detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_sender>;
+
 public:
-    explicit OneshotSender(detail::OneshotCore<T>* core) noexcept : core_(core) {}
-    OneshotSender(OneshotSender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-    OneshotSender& operator=(OneshotSender&& o) noexcept {
-        if (this != &o) {
-            reset();
-            core_ = std::exchange(o.core_, nullptr);
-        }
-        return *this;
-    }
-    OneshotSender(const OneshotSender&) = delete;
-    OneshotSender& operator=(const OneshotSender&) = delete;
-    ~OneshotSender() { reset(); }
+    explicit OneshotSender(detail::OneshotCore<T>* core) noexcept : Base(core) {}
 
     /// Delivers `value` and uses the sender up. Returns a true SendResult, or
     /// a false one holding `value` when the receiver is gone. Throws
     /// std::logic_error when the sender was already used or moved from.
     SendResult<T> send(T value) {
-        if (core_ == nullptr) {
+        if (this->core_ == nullptr) {
             throw std::logic_error("OneshotSender::send: this sender was already used (or moved from); a oneshot sends once");
         }
-        const bool ok = core_->send(value);
-        reset();
+        const bool ok = this->core_->send(value);
+        this->reset();
         return ok ? SendResult<T>() : SendResult<T>(std::move(value));
     }
-    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-
-private:
-    void reset() {
-        if (core_ != nullptr) {
-            std::exchange(core_, nullptr)->drop_sender();
-        }
-    }
-    detail::OneshotCore<T>* core_;
+    /// True until the sender is used or moved from.
+    [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };
 
 /// The receiving half of `oneshot<T>()`: `co_await rx` yields the value, or
@@ -198,36 +182,19 @@ private:
 /// std::logic_error. Cancel safety: an await destroyed while waiting consumes
 /// nothing; the value stays for the next await. Move-only.
 template <class T>
-class OneshotReceiver {
+class OneshotReceiver
+    : private detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_receiver> {
+    using Base = detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_receiver>;
+
 public:
-    explicit OneshotReceiver(detail::OneshotCore<T>* core) noexcept : core_(core) {}
-    OneshotReceiver(OneshotReceiver&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-    OneshotReceiver& operator=(OneshotReceiver&& o) noexcept {
-        if (this != &o) {
-            reset();
-            core_ = std::exchange(o.core_, nullptr);
-        }
-        return *this;
-    }
-    OneshotReceiver(const OneshotReceiver&) = delete;
-    OneshotReceiver& operator=(const OneshotReceiver&) = delete;
-    ~OneshotReceiver() { reset(); }
+    explicit OneshotReceiver(detail::OneshotCore<T>* core) noexcept : Base(core) {}
 
+    /// Waits for the value; see the class comment.
     [[nodiscard]] detail::OneshotAwaiter<T> operator co_await() const {
-        if (core_ == nullptr) {
-            detail::throw_moved_from("co_await OneshotReceiver");
-        }
-        return detail::OneshotAwaiter<T>(core_);
+        return detail::OneshotAwaiter<T>(this->core("co_await OneshotReceiver"));
     }
-    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-
-private:
-    void reset() {
-        if (core_ != nullptr) {
-            std::exchange(core_, nullptr)->drop_receiver();
-        }
-    }
-    detail::OneshotCore<T>* core_;
+    /// True unless moved-from.
+    [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };
 
 /// A channel for exactly one value: `auto [tx, rx] = weft::oneshot<int>();`.

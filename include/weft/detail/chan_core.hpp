@@ -107,14 +107,14 @@ public:
         senders_.fetch_add(1, std::memory_order_relaxed);
         refs_.fetch_add(1, std::memory_order_relaxed);
     }
-    void drop_sender() {
+    void drop_sender() noexcept {
         // seq_cst: chan rule 4 (the closing side of the Dekker pair).
         if (senders_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
             notify_receiver();
         }
         release();
     }
-    void drop_receiver() {
+    void drop_receiver() noexcept {
         close();
         if (on_home_thread()) {
             local_.clear();  // chan rule 1; values are freed now rather than with the last sender
