@@ -356,3 +356,24 @@ TEST(ChannelStress, a_sender_moving_between_threads_keeps_its_order) {
     });
     EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3}));
 }
+
+TEST(Channel, two_concurrent_recvs_on_one_receiver_throw_instead_of_hanging) {
+    std::string msg = run_paused([]() -> Task<std::string> {
+        auto [tx, rx] = weft::channel<int>();
+        try {
+            co_await weft::join(rx.recv(), rx.recv());
+        } catch (const std::logic_error& e) {
+            co_return e.what();
+        }
+        co_return "";
+    });
+    EXPECT_NE(msg.find("single consumer"), std::string::npos) << msg;
+}
+
+TEST(Oneshot, awaiting_from_two_places_at_once_throws) {
+    EXPECT_THROW(run_paused([]() -> Task<void> {
+        auto [tx, rx] = weft::oneshot<int>();
+        co_await weft::join(rx, rx);
+    }),
+                 std::logic_error);
+}

@@ -61,6 +61,10 @@ public:
         if (sender_done_) {
             return false;
         }
+        if (waiting_ != nullptr) {
+            throw std::logic_error(
+                "co_await OneshotReceiver: it is already being awaited elsewhere; await a oneshot from one place");
+        }
         waiting_ = &w;
         return true;
     }

@@ -250,6 +250,12 @@ public:
     // Publishes the receiver's waiter; false if it must not suspend after all
     // (something arrived or the channel closed meanwhile: chan rule 4).
     bool register_receiver(RemoteWaiter& w) {
+        // Only this (home) thread stores a waiter; others only take it away.
+        if (waiting_.load(std::memory_order_relaxed) != nullptr) {
+            throw std::logic_error(
+                "Receiver::recv: another recv is already waiting on this Receiver; a Receiver has a single "
+                "consumer, so await one recv at a time");
+        }
         waiting_.store(&w, std::memory_order_seq_cst);
         bool maybe_ready = no_senders() || rx_closed();
         if (bounded()) {
