@@ -16,7 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
 #include <weft/weft.hpp>
 
 using weft::JoinHandle;
@@ -40,10 +39,14 @@ struct Workload {
     std::function<std::uint64_t(weft::Runtime&, std::uint64_t)> body;
 };
 
-[[noreturn]] void check_failed(const std::string& what) { throw std::runtime_error(what); }
+[[noreturn]] void check_failed(const std::string& what) {
+    throw std::runtime_error(what);
+}
 
 // ---- spawn_join: spawn N tasks, task i returns i; await all in order and sum.
-Task<std::uint64_t> identity(std::uint64_t i) { co_return i; }
+Task<std::uint64_t> identity(std::uint64_t i) {
+    co_return i;
+}
 
 std::uint64_t spawn_join(weft::Runtime& rt, std::uint64_t n) {
     const std::uint64_t sum = rt.block_on([n]() -> Task<std::uint64_t> {
@@ -120,7 +123,9 @@ std::uint64_t yield_now(weft::Runtime& rt, std::uint64_t n) {
 // ---- timer_churn: 1,000 tasks each arm a 10 s sleep and cancel it at once,
 // N/1,000 times: select(sleep, a ready future). The ready future checks that
 // the sleep, started first, is armed when it runs.
-Task<bool> sleep_is_armed(const weft::Runtime& rt) { co_return rt.armed_timers() > 0; }
+Task<bool> sleep_is_armed(const weft::Runtime& rt) {
+    co_return rt.armed_timers() > 0;
+}
 
 Task<std::uint64_t> churner(const weft::Runtime& rt, std::uint64_t per) {
     std::uint64_t armed = 0;
@@ -226,32 +231,30 @@ std::uint64_t ping_pong(weft::Runtime& rt, std::uint64_t n) {
     const auto [sum, count] = rt.block_on([n]() -> Task<std::pair<std::uint64_t, std::uint64_t>> {
         auto [tx_ab, rx_ab] = weft::channel<std::uint64_t>();
         auto [tx_ba, rx_ba] = weft::channel<std::uint64_t>();
-        auto b = weft::spawn_task(
-            [rx = std::move(rx_ab), tx = std::move(tx_ba)]() mutable -> Task<std::uint64_t> {
-                std::uint64_t c = 0;
-                while (auto v = co_await rx.recv()) {
-                    if (!tx.send(*v)) {
-                        break;
-                    }
-                    ++c;
+        auto b = weft::spawn_task([rx = std::move(rx_ab), tx = std::move(tx_ba)]() mutable -> Task<std::uint64_t> {
+            std::uint64_t c = 0;
+            while (auto v = co_await rx.recv()) {
+                if (!tx.send(*v)) {
+                    break;
                 }
-                co_return c;
-            });
-        auto a = weft::spawn_task(
-            [tx = std::move(tx_ab), rx = std::move(rx_ba), n]() mutable -> Task<std::uint64_t> {
-                std::uint64_t s = 0;
-                for (std::uint64_t i = 0; i < n; ++i) {
-                    if (!tx.send(i)) {
-                        break;
-                    }
-                    auto v = co_await rx.recv();
-                    if (!v) {
-                        break;
-                    }
-                    s += *v;
+                ++c;
+            }
+            co_return c;
+        });
+        auto a = weft::spawn_task([tx = std::move(tx_ab), rx = std::move(rx_ba), n]() mutable -> Task<std::uint64_t> {
+            std::uint64_t s = 0;
+            for (std::uint64_t i = 0; i < n; ++i) {
+                if (!tx.send(i)) {
+                    break;
                 }
-                co_return s;  // tx dropped with the task: B sees the channel close
-            });
+                auto v = co_await rx.recv();
+                if (!v) {
+                    break;
+                }
+                s += *v;
+            }
+            co_return s;  // tx dropped with the task: B sees the channel close
+        });
         const std::uint64_t s = co_await a;
         const std::uint64_t c = co_await b;
         co_return std::make_pair(s, c);
@@ -304,12 +307,9 @@ int chan_memory(std::uint64_t n) {
 
 const std::vector<Workload>& workloads() {
     static const std::vector<Workload> all = {
-        {"spawn_join", 1'000'000, spawn_join},
-        {"sleepers", 1'000'000, sleepers},
-        {"yield_now", 1'000'000, yield_now},
-        {"timer_churn", 1'000'000, timer_churn},
-        {"chan_spsc", 10'000'000, chan_spsc},
-        {"chan_mpsc", 10'000'000, chan_mpsc},
+        {"spawn_join", 1'000'000, spawn_join}, {"sleepers", 1'000'000, sleepers},
+        {"yield_now", 1'000'000, yield_now},   {"timer_churn", 1'000'000, timer_churn},
+        {"chan_spsc", 10'000'000, chan_spsc},  {"chan_mpsc", 10'000'000, chan_mpsc},
         {"ping_pong", 1'000'000, ping_pong},
     };
     return all;

@@ -10,7 +10,6 @@
 //   second 1, first 1, second 2, first 2, second 3, first 3, second 4, first 4.
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

@@ -4,7 +4,6 @@
 // main loop ends after its fourth line; then the first task prints 5 to 9.
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

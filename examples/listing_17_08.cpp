@@ -3,7 +3,6 @@
 // first) until the second future is done; then the first prints 5 to 9.
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

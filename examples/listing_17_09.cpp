@@ -1,7 +1,6 @@
 // The book's listing 17-9: create an async channel, send one value, receive it.
 #include <iostream>
 #include <string>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

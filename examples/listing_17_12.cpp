@@ -6,7 +6,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

@@ -5,7 +5,6 @@
 // `b` is cancelled before it can print "finished".
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

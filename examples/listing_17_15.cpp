@@ -3,7 +3,6 @@
 // finishes first and wins the race.
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

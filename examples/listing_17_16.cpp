@@ -2,7 +2,6 @@
 // 1 ms sleep. The order of the lines is the same as with sleep, but no timer
 // is involved: each yield lets the other future run one step right away.
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

@@ -5,7 +5,6 @@
 // prints the virtual times: 0.999 s and 0 s.
 #include <chrono>
 #include <iostream>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

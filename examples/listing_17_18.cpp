@@ -5,7 +5,6 @@
 #include <chrono>
 #include <iostream>
 #include <string>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <iostream>
 #include <string>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"
@@ -28,8 +27,8 @@ int main(int argc, char** argv) {
         if (result.index() == 0) {
             std::cout << "Succeeded with '" << std::get<0>(result) << "'\n";
         } else {
-            std::cout << "Failed after " << std::chrono::duration_cast<std::chrono::seconds>(std::get<1>(result)).count()
-                      << " seconds\n";
+            std::cout << "Failed after "
+                      << std::chrono::duration_cast<std::chrono::seconds>(std::get<1>(result)).count() << " seconds\n";
         }
     });
 }

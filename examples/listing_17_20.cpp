@@ -6,7 +6,6 @@
 #include <iostream>
 #include <string>
 #include <variant>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"
@@ -35,8 +34,8 @@ int main(int argc, char** argv) {
         if (result.index() == 0) {
             std::cout << "Succeeded with '" << std::get<0>(result) << "'\n";
         } else {
-            std::cout << "Failed after " << std::chrono::duration_cast<std::chrono::seconds>(std::get<1>(result)).count()
-                      << " seconds\n";
+            std::cout << "Failed after "
+                      << std::chrono::duration_cast<std::chrono::seconds>(std::get<1>(result)).count() << " seconds\n";
         }
     });
 }

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <iostream>
 #include <thread>
-
 #include <weft/weft.hpp>
 
 #include "example_options.hpp"

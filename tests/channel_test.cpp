@@ -27,7 +27,6 @@ Task<std::vector<T>> drain(weft::Receiver<T>& rx) {
     co_return got;
 }
 
-
 }  // namespace
 
 TEST(Channel, values_arrive_in_order_and_recv_ends_after_the_last_sender_is_dropped) {
@@ -114,8 +113,8 @@ TEST(Channel, sends_after_close_or_after_the_receiver_is_gone_hand_the_value_bac
         auto r = tx.send("refused");
         EXPECT_FALSE(r);
         EXPECT_EQ(r.value(), "refused");
-        EXPECT_EQ(co_await rx.recv(), "kept");          // queued values survive close
-        EXPECT_EQ(co_await rx.recv(), std::nullopt);    // then the end
+        EXPECT_EQ(co_await rx.recv(), "kept");        // queued values survive close
+        EXPECT_EQ(co_await rx.recv(), std::nullopt);  // then the end
         auto [tx2, rx2] = weft::channel<std::string>();
         { auto gone = std::move(rx2); }
         auto r2 = tx2.send("nobody");
@@ -132,10 +131,10 @@ TEST(Channel, moved_from_handles_throw_logic_error) {
     auto [tx, rx] = weft::channel<int>();
     auto tx2 = std::move(tx);
     auto rx2 = std::move(rx);
-    EXPECT_NE(logic_error_of([&] { (void)tx.send(1); }).find("Sender::send"), std::string::npos);  // NOLINT
+    EXPECT_NE(logic_error_of([&] { (void)tx.send(1); }).find("Sender::send"), std::string::npos);   // NOLINT
     EXPECT_NE(logic_error_of([&] { (void)rx.try_recv(); }).find("moved-from"), std::string::npos);  // NOLINT
-    EXPECT_NE(logic_error_of([&] { (void)rx.recv(); }).find("Receiver::recv"), std::string::npos);   // NOLINT
-    EXPECT_THROW(rx.close(), std::logic_error);  // NOLINT
+    EXPECT_NE(logic_error_of([&] { (void)rx.recv(); }).find("Receiver::recv"), std::string::npos);  // NOLINT
+    EXPECT_THROW(rx.close(), std::logic_error);                                                     // NOLINT
 }
 
 TEST(Channel, a_receiver_used_off_its_thread_throws_logic_error) {
@@ -374,8 +373,8 @@ TEST(Channel, two_concurrent_recvs_on_one_receiver_throw_instead_of_hanging) {
 
 TEST(Oneshot, awaiting_from_two_places_at_once_throws) {
     EXPECT_THROW(run_paused([]() -> Task<void> {
-        auto [tx, rx] = weft::oneshot<int>();
-        co_await weft::join(rx, rx);
-    }),
+                     auto [tx, rx] = weft::oneshot<int>();
+                     co_await weft::join(rx, rx);
+                 }),
                  std::logic_error);
 }

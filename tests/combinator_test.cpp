@@ -40,7 +40,9 @@ Task<int> fail_after(std::chrono::milliseconds d) {
     throw std::runtime_error("operand failed");
 }
 
-Task<int> ready(int v) { co_return v; }
+Task<int> ready(int v) {
+    co_return v;
+}
 
 }  // namespace
 
@@ -103,7 +105,10 @@ TEST(Join, a_failure_cancels_the_others_and_is_rethrown) {
 TEST(Join, a_failure_while_starting_stops_the_rest_from_starting) {
     bool third_ran = false;
     run_paused([&]() -> Task<void> {
-        auto throws_now = []() -> Task<int> { throw std::runtime_error("at once"); co_return 0; };
+        auto throws_now = []() -> Task<int> {
+            throw std::runtime_error("at once");
+            co_return 0;
+        };
         auto flag = [&]() -> Task<int> {
             third_ran = true;
             co_return 0;

@@ -36,50 +36,81 @@ std::string lines(std::initializer_list<const char*> ls) {
 }
 
 const std::string kTakingTurns = lines({
-    "'a' started.", "'a' ran for 30ms", "'b' started.", "'b' ran for 75ms", "'a' ran for 10ms",
-    "'b' ran for 10ms", "'a' ran for 20ms", "'b' ran for 15ms", "'a' finished.",
+    "'a' started.",
+    "'a' ran for 30ms",
+    "'b' started.",
+    "'b' ran for 75ms",
+    "'a' ran for 10ms",
+    "'b' ran for 10ms",
+    "'a' ran for 20ms",
+    "'b' ran for 15ms",
+    "'a' finished.",
 });
 
 }  // namespace
 
 TEST(Examples, listing_17_06_the_spawned_task_stops_with_the_main_task) {
     EXPECT_EQ(run("listing_17_06"), lines({
-        "hi number 1 from the second task!", "hi number 1 from the first task!",
-        "hi number 2 from the second task!", "hi number 2 from the first task!",
-        "hi number 3 from the second task!", "hi number 3 from the first task!",
-        "hi number 4 from the second task!", "hi number 4 from the first task!",
-    }));
+                                        "hi number 1 from the second task!",
+                                        "hi number 1 from the first task!",
+                                        "hi number 2 from the second task!",
+                                        "hi number 2 from the first task!",
+                                        "hi number 3 from the second task!",
+                                        "hi number 3 from the first task!",
+                                        "hi number 4 from the second task!",
+                                        "hi number 4 from the first task!",
+                                    }));
 }
 
 TEST(Examples, listing_17_07_awaiting_the_handle_runs_the_task_to_completion) {
     EXPECT_EQ(run("listing_17_07"), lines({
-        "hi number 1 from the second task!", "hi number 1 from the first task!",
-        "hi number 2 from the second task!", "hi number 2 from the first task!",
-        "hi number 3 from the second task!", "hi number 3 from the first task!",
-        "hi number 4 from the second task!", "hi number 4 from the first task!",
-        "hi number 5 from the first task!", "hi number 6 from the first task!",
-        "hi number 7 from the first task!", "hi number 8 from the first task!",
-        "hi number 9 from the first task!",
-    }));
+                                        "hi number 1 from the second task!",
+                                        "hi number 1 from the first task!",
+                                        "hi number 2 from the second task!",
+                                        "hi number 2 from the first task!",
+                                        "hi number 3 from the second task!",
+                                        "hi number 3 from the first task!",
+                                        "hi number 4 from the second task!",
+                                        "hi number 4 from the first task!",
+                                        "hi number 5 from the first task!",
+                                        "hi number 6 from the first task!",
+                                        "hi number 7 from the first task!",
+                                        "hi number 8 from the first task!",
+                                        "hi number 9 from the first task!",
+                                    }));
 }
 
 TEST(Examples, listing_17_08_join_alternates_fairly) {
     EXPECT_EQ(run("listing_17_08"), lines({
-        "hi number 1 from the first task!", "hi number 1 from the second task!",
-        "hi number 2 from the first task!", "hi number 2 from the second task!",
-        "hi number 3 from the first task!", "hi number 3 from the second task!",
-        "hi number 4 from the first task!", "hi number 4 from the second task!",
-        "hi number 5 from the first task!", "hi number 6 from the first task!",
-        "hi number 7 from the first task!", "hi number 8 from the first task!",
-        "hi number 9 from the first task!",
-    }));
+                                        "hi number 1 from the first task!",
+                                        "hi number 1 from the second task!",
+                                        "hi number 2 from the first task!",
+                                        "hi number 2 from the second task!",
+                                        "hi number 3 from the first task!",
+                                        "hi number 3 from the second task!",
+                                        "hi number 4 from the first task!",
+                                        "hi number 4 from the second task!",
+                                        "hi number 5 from the first task!",
+                                        "hi number 6 from the first task!",
+                                        "hi number 7 from the first task!",
+                                        "hi number 8 from the first task!",
+                                        "hi number 9 from the first task!",
+                                    }));
 }
 
 TEST(Examples, listing_17_14_blocking_work_starves_the_other_future) {
     EXPECT_EQ(run("listing_17_14"), lines({
-        "'a' started.", "'a' ran for 30ms", "'a' ran for 10ms", "'a' ran for 20ms", "'b' started.",
-        "'b' ran for 75ms", "'b' ran for 10ms", "'b' ran for 15ms", "'b' ran for 350ms", "'a' finished.",
-    }));
+                                        "'a' started.",
+                                        "'a' ran for 30ms",
+                                        "'a' ran for 10ms",
+                                        "'a' ran for 20ms",
+                                        "'b' started.",
+                                        "'b' ran for 75ms",
+                                        "'b' ran for 10ms",
+                                        "'b' ran for 15ms",
+                                        "'b' ran for 350ms",
+                                        "'a' finished.",
+                                    }));
 }
 
 TEST(Examples, listing_17_15_short_sleeps_let_the_futures_take_turns) {
@@ -97,9 +128,9 @@ TEST(Examples, listing_17_16_real_clock_gives_the_same_turns) {
 
 TEST(Examples, listing_17_17_sleep_costs_a_tick_and_yield_nothing) {
     EXPECT_EQ(run("listing_17_17"), lines({
-        "'sleep' version finished after 0.999 seconds.",
-        "'yield' version finished after 0 seconds.",
-    }));
+                                        "'sleep' version finished after 0.999 seconds.",
+                                        "'yield' version finished after 0 seconds.",
+                                    }));
 }
 
 TEST(Examples, listings_17_18_to_17_20_time_out_after_two_seconds) {
@@ -113,7 +144,9 @@ const std::string kFourReceived = lines({"received 'hi'", "received 'from'", "re
 const std::string kStillWaiting = "(still waiting: tx is alive, so the channel never closes)\n";
 }  // namespace
 
-TEST(Examples, listing_17_09_one_message) { EXPECT_EQ(run("listing_17_09"), "Got: hi\n"); }
+TEST(Examples, listing_17_09_one_message) {
+    EXPECT_EQ(run("listing_17_09"), "Got: hi\n");
+}
 
 TEST(Examples, listings_17_10_and_17_11_never_close_the_channel_and_are_bounded) {
     EXPECT_EQ(run("listing_17_10"), kFourReceived + kStillWaiting);
@@ -126,9 +159,15 @@ TEST(Examples, listing_17_12_moving_tx_into_the_future_closes_the_channel) {
 
 TEST(Examples, listing_17_13_two_producers_interleave_exactly) {
     EXPECT_EQ(run("listing_17_13"), lines({
-        "received 'hi'", "received 'more'", "received 'from'", "received 'the'",
-        "received 'messages'", "received 'future'", "received 'for'", "received 'you'",
-    }));
+                                        "received 'hi'",
+                                        "received 'more'",
+                                        "received 'from'",
+                                        "received 'the'",
+                                        "received 'messages'",
+                                        "received 'future'",
+                                        "received 'for'",
+                                        "received 'you'",
+                                    }));
 }
 
 TEST(Examples, listing_17_25_a_thread_sends_into_the_runtime) {

@@ -4,7 +4,6 @@
 #include <memory>
 #include <stdexcept>
 #include <vector>
-
 #include <weft/weft.hpp>
 
 #include "support/probe.hpp"
@@ -43,7 +42,7 @@ TEST(Shutdown, pending_tasks_are_destroyed_when_block_on_returns) {
         escaped = std::make_shared<JoinHandle<void>>(weft::spawn_task(sleeper(Probe(c), 2h)));
         { auto detached = weft::spawn_task(sleeper(Probe(c), 3h)); }
         { auto j = weft::spawn_task(joiner(Probe(c), escaped)); }  // parked on a JoinHandle
-        { auto j = weft::spawn_task(in_join(Probe(c))); }            // parked inside a join
+        { auto j = weft::spawn_task(in_join(Probe(c))); }          // parked inside a join
         co_await weft::sleep(1ms);
         EXPECT_EQ(c.alive, 6);  // in_join holds two probes
         EXPECT_EQ(rt.armed_timers(), 5U);

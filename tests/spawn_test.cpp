@@ -31,8 +31,9 @@ Task<void> hold_forever(Probe p) {
     co_await weft::sleep(std::chrono::hours(1000));
 }
 
-Task<void> hold_forever_untimed() { co_await std::suspend_always{}; }
-
+Task<void> hold_forever_untimed() {
+    co_await std::suspend_always{};
+}
 
 }  // namespace
 
@@ -222,8 +223,7 @@ TEST(Misuse, spawn_task_outside_a_runtime_throws_logic_error) {
 TEST(Misuse, runtime_functions_outside_a_runtime_name_themselves) {
     EXPECT_NE(logic_error_of([] { (void)weft::now(); }).find("weft::now"), std::string::npos);
     EXPECT_NE(logic_error_of([] { (void)weft::sleep(1ms); }).find("weft::now"), std::string::npos);
-    EXPECT_NE(logic_error_of([] { (void)weft::timeout(1ms, weft::yield_now()); }).find("weft::now"),
-              std::string::npos);
+    EXPECT_NE(logic_error_of([] { (void)weft::timeout(1ms, weft::yield_now()); }).find("weft::now"), std::string::npos);
 }
 
 TEST(Misuse, spawning_an_empty_task_throws_and_the_runtime_goes_on) {
@@ -272,9 +272,8 @@ TEST(Misuse, abort_and_is_finished_on_a_moved_from_handle_throw) {
 }
 
 TEST(Misuse, nested_block_on_throws_instead_of_blocking_the_runtime) {
-    std::string msg = run_paused([]() -> Task<std::string> {
-        co_return logic_error_of([] { weft::block_on(after(1ms, 1)); });
-    });
+    std::string msg =
+        run_paused([]() -> Task<std::string> { co_return logic_error_of([] { weft::block_on(after(1ms, 1)); }); });
     EXPECT_NE(msg.find("block_on"), std::string::npos) << msg;
     EXPECT_NE(msg.find("inside a running weft runtime"), std::string::npos) << msg;
 }

@@ -160,14 +160,14 @@ TEST(TimeRealClock, sleep_waits_at_least_its_duration) {
 }
 
 TEST(TimeRealClock, now_reads_steady_clock) {
-    auto [before, during, after] = weft::block_on([]() -> Task<std::tuple<std::chrono::steady_clock::time_point,
-                                                                          std::chrono::steady_clock::time_point,
-                                                                          std::chrono::steady_clock::time_point>> {
-        auto b = std::chrono::steady_clock::now();
-        auto d = weft::now();
-        auto a = std::chrono::steady_clock::now();
-        co_return std::make_tuple(b, d, a);
-    });
+    auto [before, during, after] = weft::block_on(
+        []() -> Task<std::tuple<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point,
+                                std::chrono::steady_clock::time_point>> {
+            auto b = std::chrono::steady_clock::now();
+            auto d = weft::now();
+            auto a = std::chrono::steady_clock::now();
+            co_return std::make_tuple(b, d, a);
+        });
     EXPECT_LE(before, during);
     EXPECT_LE(during, after);
 }

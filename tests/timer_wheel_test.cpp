@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
-
 #include <weft/detail/timer_wheel.hpp>
 
 using weft::detail::TimerEntry;

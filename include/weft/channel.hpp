@@ -42,8 +42,9 @@ private:
 namespace detail {
 
 [[noreturn]] inline void throw_moved_from(const char* what) {
-    throw std::logic_error(std::string(what) + ": the handle is empty (moved-from); use the one the channel "
-                                               "function returned, or a copy of it");
+    throw std::logic_error(std::string(what) +
+                           ": the handle is empty (moved-from); use the one the channel "
+                           "function returned, or a copy of it");
 }
 
 template <class T>
@@ -321,7 +322,8 @@ public:
     std::optional<T> try_recv() {
         auto* c = this->core("Receiver::try_recv");
         if (!c->on_home_thread()) {
-            throw std::logic_error("Receiver::try_recv: a Receiver must be used on the thread that created its channel");
+            throw std::logic_error(
+                "Receiver::try_recv: a Receiver must be used on the thread that created its channel");
         }
         std::optional<T> out;
         c->take_into(out);

@@ -151,8 +151,12 @@ public:
     }
 
     /// Waits for the task; see the class comment.
-    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() & noexcept { return detail::JoinHandleAwaiter<T>(h_); }
-    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() && noexcept { return detail::JoinHandleAwaiter<T>(h_); }
+    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() & noexcept {
+        return detail::JoinHandleAwaiter<T>(h_);
+    }
+    [[nodiscard]] detail::JoinHandleAwaiter<T> operator co_await() && noexcept {
+        return detail::JoinHandleAwaiter<T>(h_);
+    }
 
 private:
     detail::FramePrefix* prefix(const char* what) const {

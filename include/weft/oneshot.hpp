@@ -170,7 +170,8 @@ public:
     /// std::logic_error when the sender was already used or moved from.
     SendResult<T> send(T value) {
         if (this->core_ == nullptr) {
-            throw std::logic_error("OneshotSender::send: this sender was already used (or moved from); a oneshot sends once");
+            throw std::logic_error(
+                "OneshotSender::send: this sender was already used (or moved from); a oneshot sends once");
         }
         const bool ok = this->core_->send(value);
         this->reset();
@@ -186,8 +187,7 @@ public:
 /// std::logic_error. Cancel safety: an await destroyed while waiting consumes
 /// nothing; the value stays for the next await. Move-only.
 template <class T>
-class OneshotReceiver
-    : private detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_receiver> {
+class OneshotReceiver : private detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_receiver> {
     using Base = detail::UniqueCore<detail::OneshotCore<T>, &detail::OneshotCore<T>::drop_receiver>;
 
 public:

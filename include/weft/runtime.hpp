@@ -65,7 +65,7 @@ public:
     /// captures) and runs the task as above; `f` is kept alive until the task
     /// ends, so captures never dangle.
     template <class F>
-        requires detail::TaskFactory<F>
+    requires detail::TaskFactory<F>
     auto block_on(F&& f) {
         std::decay_t<F> fn(std::forward<F>(f));
         return block_on(std::invoke(fn));
@@ -111,7 +111,7 @@ T block_on(Task<T> task) {
 /// Calls `f` and runs the task it returns on a fresh current-thread runtime,
 /// keeping `f` alive until the task ends. See `Runtime::block_on`.
 template <class F>
-    requires detail::TaskFactory<F>
+requires detail::TaskFactory<F>
 auto block_on(F&& f) {
     Runtime rt;
     return rt.block_on(std::forward<F>(f));

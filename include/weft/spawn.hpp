@@ -18,7 +18,8 @@ template <class F>
 using task_of_t = std::invoke_result_t<std::decay_t<F>&>;
 
 template <class F>
-concept TaskFactory = std::invocable<std::decay_t<F>&> && is_task<task_of_t<F>>::value;
+concept TaskFactory = std::invocable < std::decay_t<F>
+& > &&is_task<task_of_t<F>>::value;
 
 // The callable moves from the parameter (which lives as long as the frame)
 // into a local of the body, so that its captures are destroyed when the task
@@ -60,7 +61,7 @@ JoinHandle<T> spawn_task(Task<T> task) {
 /// `Sender` into it closes the channel when the task ends. Throws whatever
 /// moving `f` throws.
 template <class F>
-    requires detail::TaskFactory<F>
+requires detail::TaskFactory<F>
 auto async_move(F&& f) -> detail::task_of_t<F> {
     using T = typename detail::task_of_t<F>::value_type;
     if constexpr (std::is_void_v<T>) {
@@ -74,7 +75,7 @@ auto async_move(F&& f) -> detail::task_of_t<F> {
 /// captures) alive until that task ends: `spawn_task([x] -> Task<int> {...})`
 /// is safe. Otherwise as `spawn_task(Task<T>)`.
 template <class F>
-    requires detail::TaskFactory<F>
+requires detail::TaskFactory<F>
 auto spawn_task(F&& f) {
     detail::require_scheduler("weft::spawn_task");
     return spawn_task(async_move(std::forward<F>(f)));

@@ -134,6 +134,8 @@ struct [[nodiscard]] YieldNow {
 /// long computations. Cancel safety: nothing to lose; a destroyed yield
 /// leaves the run queue clean. Awaiting outside a runtime throws
 /// std::logic_error.
-[[nodiscard]] inline YieldNow yield_now() noexcept { return {}; }
+[[nodiscard]] inline YieldNow yield_now() noexcept {
+    return {};
+}
 
 }  // namespace weft

@@ -1,17 +1,19 @@
 #pragma once
 // weft: Tokio-style async tasks for C++20 — the one header to include.
+// clang-format off: grouped by topic, not sorted
 //
 // Tasks and runtimes
-#include "weft/runtime.hpp"      // Runtime, Runtime::Options, block_on
-#include "weft/task.hpp"         // Task<T>
-#include "weft/spawn.hpp"        // spawn_task, async_move
-#include "weft/join_handle.hpp"  // JoinHandle<T>
 #include "weft/error.hpp"        // Cancelled
+#include "weft/join_handle.hpp"  // JoinHandle<T>
+#include "weft/runtime.hpp"      // Runtime, Runtime::Options, block_on
+#include "weft/spawn.hpp"        // spawn_task, async_move
+#include "weft/task.hpp"         // Task<T>
 // Time
-#include "weft/time.hpp"         // now, sleep, sleep_until, Sleep, yield_now
+#include "weft/time.hpp"  // now, sleep, sleep_until, Sleep, yield_now
 // Combinators
-#include "weft/join.hpp"         // join, join3, join_all
-#include "weft/select.hpp"       // select, race, Either, timeout
+#include "weft/join.hpp"    // join, join3, join_all
+#include "weft/select.hpp"  // select, race, Either, timeout
 // Channels
-#include "weft/channel.hpp"      // channel, bounded_channel, Sender, BoundedSender, Receiver, SendResult
-#include "weft/oneshot.hpp"      // oneshot, OneshotSender, OneshotReceiver
+#include "weft/channel.hpp"  // channel, bounded_channel, Sender, BoundedSender, Receiver, SendResult
+#include "weft/oneshot.hpp"  // oneshot, OneshotSender, OneshotReceiver
+// clang-format on

@@ -33,11 +33,11 @@ EnterGuard::EnterGuard(Scheduler& s, const char* what) {
 }
 
 Scheduler::Scheduler(SchedulerConfig cfg)
-    : paused_(cfg.paused_clock),
-      origin_(clock::now()),
-      on_unhandled_(std::move(cfg.on_unhandled_exception)) {}
+    : paused_(cfg.paused_clock), origin_(clock::now()), on_unhandled_(std::move(cfg.on_unhandled_exception)) {}
 
-Scheduler::~Scheduler() { shutdown(); }
+Scheduler::~Scheduler() {
+    shutdown();
+}
 
 std::size_t Scheduler::live_tasks() const noexcept {
     std::size_t n = 0;

@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
 #include <weft/weft.hpp>
 
 namespace weft_test {

@@ -23,9 +23,9 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
-#include <tuple>
 #include <exception>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -163,7 +163,7 @@ struct ChildStorage {
     std::optional<await_value_t<S&&>> out;  // a branch coroutine's result
 };
 template <class S>
-    requires is_direct_sleep_v<S>
+requires is_direct_sleep_v<S>
 struct ChildStorage<S> {
     SleepChild sleep;
 };

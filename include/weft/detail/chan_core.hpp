@@ -53,7 +53,9 @@ namespace weft::detail {
 // Identifies the calling thread: the address of a thread-local, one
 // instruction away (std::this_thread::get_id() is a library call).
 inline thread_local const char tls_thread_tag = 0;
-inline const void* this_thread_tag() noexcept { return &tls_thread_tag; }
+inline const void* this_thread_tag() noexcept {
+    return &tls_thread_tag;
+}
 
 // A waiter that remembers its runtime, so that other threads can wake it.
 struct RemoteWaiter : Waiter {
@@ -318,8 +320,8 @@ private:
     const std::size_t capacity_;
     BlockQueue<T> local_;
     std::mutex mu_;
-    BlockQueue<T> remote_;     // guarded by mu_
-    ListHead send_waiters_;    // guarded by mu_
+    BlockQueue<T> remote_;   // guarded by mu_
+    ListHead send_waiters_;  // guarded by mu_
     std::atomic<bool> remote_pending_{false};
     std::atomic<RemoteWaiter*> waiting_{nullptr};
     std::atomic<std::size_t> senders_{1};

@@ -40,9 +40,7 @@ public:
     FramePool& operator=(const FramePool&) = delete;
     ~FramePool() = default;  // chunks stay mapped (see the memory policy)
 
-    static constexpr std::size_t rounded(std::size_t n) noexcept {
-        return (n + kGranule - 1) & ~(kGranule - 1);
-    }
+    static constexpr std::size_t rounded(std::size_t n) noexcept { return (n + kGranule - 1) & ~(kGranule - 1); }
 
     void* allocate(std::size_t n) {
         n = rounded(n);
@@ -87,12 +85,20 @@ private:
 };
 
 #ifdef WEFT_NO_FRAME_POOL
-inline void* frame_allocate(std::size_t n) { return ::operator new(n); }
-inline void frame_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
+inline void* frame_allocate(std::size_t n) {
+    return ::operator new(n);
+}
+inline void frame_deallocate(void* p, std::size_t) noexcept {
+    ::operator delete(p);
+}
 #else
 inline thread_local FramePool tls_frame_pool;
-inline void* frame_allocate(std::size_t n) { return tls_frame_pool.allocate(n); }
-inline void frame_deallocate(void* p, std::size_t n) noexcept { tls_frame_pool.deallocate(p, n); }
+inline void* frame_allocate(std::size_t n) {
+    return tls_frame_pool.allocate(n);
+}
+inline void frame_deallocate(void* p, std::size_t n) noexcept {
+    tls_frame_pool.deallocate(p, n);
+}
 #endif
 
 }  // namespace weft::detail

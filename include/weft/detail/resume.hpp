@@ -25,7 +25,9 @@ namespace weft::detail {
 
 inline thread_local void* tls_next_resume = nullptr;
 
-inline void transfer_to(std::coroutine_handle<> h) noexcept { tls_next_resume = h.address(); }
+inline void transfer_to(std::coroutine_handle<> h) noexcept {
+    tls_next_resume = h.address();
+}
 
 // Resumes `h`, then every coroutine the resumed ones transfer to, until one
 // suspends without naming a successor.

@@ -35,9 +35,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "weft/detail/task_header.hpp"
@@ -158,8 +158,8 @@ private:
 
     std::mutex remote_mu_;
     std::condition_variable remote_cv_;
-    std::vector<Waiter*> inbox_;         // guarded by remote_mu_
-    std::vector<Waiter*> inbox_drain_;   // runtime thread only
+    std::vector<Waiter*> inbox_;        // guarded by remote_mu_
+    std::vector<Waiter*> inbox_drain_;  // runtime thread only
     std::atomic<bool> inbox_pending_{false};
 };
 

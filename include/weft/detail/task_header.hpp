@@ -48,10 +48,10 @@ class Scheduler;
 struct TaskHeader;
 
 struct alignas(16) FramePrefix {
-    std::uint32_t size = 0;   // bytes of the whole allocation
+    std::uint32_t size = 0;  // bytes of the whole allocation
     std::uint16_t flags = 0;
-    std::uint16_t slot = 0;   // bytes of the result slot in front of the prefix
-    std::exception_ptr error; // what the task threw
+    std::uint16_t slot = 0;    // bytes of the result slot in front of the prefix
+    std::exception_ptr error;  // what the task threw
 
     static constexpr std::uint16_t kHandleAlive = 1U << 0;    // a JoinHandle refers to the task
     static constexpr std::uint16_t kFrameGone = 1U << 1;      // frame destroyed, memory kept (rule 1)
@@ -72,7 +72,6 @@ struct alignas(16) FramePrefix {
     [[nodiscard]] bool has(std::uint16_t f) const noexcept { return (flags & f) != 0; }
 };
 static_assert(sizeof(FramePrefix) == 16);
-
 
 // A waiter that runs a function instead of resuming a coroutine (join and
 // select drive a Sleep operand this way, without a coroutine of its own).
@@ -99,12 +98,12 @@ struct AllLink : Link {};
 
 struct TaskHeader : RunLink, AllLink {
     enum : std::uint8_t {
-        kSpawned = 1U << 0,         // a root task owned by a scheduler
-        kStarted = 1U << 1,         // its first resume happened
-        kScheduled = 1U << 2,       // in the run queue
-        kCancelRequested = 1U << 3, // JoinHandle::abort() was called
-        kDying = 1U << 4,           // being destroyed by cancellation (rule 4)
-        kBranchChild = 1U << 5,     // a direct child of join/select: continuation is a BranchSlot
+        kSpawned = 1U << 0,          // a root task owned by a scheduler
+        kStarted = 1U << 1,          // its first resume happened
+        kScheduled = 1U << 2,        // in the run queue
+        kCancelRequested = 1U << 3,  // JoinHandle::abort() was called
+        kDying = 1U << 4,            // being destroyed by cancellation (rule 4)
+        kBranchChild = 1U << 5,      // a direct child of join/select: continuation is a BranchSlot
     };
 
     ListHead ready;  // woken waiters, in wake order
@@ -129,8 +128,12 @@ struct Context {
 };
 inline thread_local Context tls_context{};
 
-inline Scheduler* current_scheduler() noexcept { return tls_context.scheduler; }
-inline TaskHeader* current_task() noexcept { return tls_context.task; }
+inline Scheduler* current_scheduler() noexcept {
+    return tls_context.scheduler;
+}
+inline TaskHeader* current_task() noexcept {
+    return tls_context.task;
+}
 
 // Throws std::logic_error naming `what` (a function outside a runtime).
 [[noreturn]] void throw_outside_runtime(const char* what);

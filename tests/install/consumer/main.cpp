@@ -1,6 +1,5 @@
 #include <chrono>
 #include <cstdio>
-
 #include <weft/weft.hpp>
 
 int main() {
