@@ -171,3 +171,17 @@ TEST(TimeRealClock, now_reads_steady_clock) {
     EXPECT_LE(before, during);
     EXPECT_LE(during, after);
 }
+
+// API.md's spelling of the options: designated initializers.
+TEST(Time, runtime_options_take_designated_initializers) {
+    weft::Runtime rt(weft::Runtime::Options{.worker_threads = 0, .paused_clock = true});
+    EXPECT_TRUE(rt.paused_clock());
+    auto waited = rt.block_on([]() -> Task<std::chrono::steady_clock::duration> {
+        auto start = weft::now();
+        co_await weft::sleep(10s);
+        co_return weft::now() - start;
+    });
+    EXPECT_EQ(waited, 10s);
+    EXPECT_THROW(weft::Runtime(weft::Runtime::Options{.worker_threads = 2, .paused_clock = false}),
+                 std::invalid_argument);
+}

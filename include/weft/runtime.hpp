@@ -23,7 +23,9 @@ namespace weft {
 /// it returns.
 class Runtime {
 public:
-    /// How to build a runtime.
+    /// How to build a runtime: `Runtime(Runtime::Options{.worker_threads = 0,
+    /// .paused_clock = true})`. Every member has a default; g++ 12 still warns
+    /// (-Wmissing-field-initializers) when a designated initializer omits one.
     struct Options {
         /// 0 (the default): run every task on the thread that calls
         /// `block_on`. Values >= 1 (a pool of worker threads) are not supported
