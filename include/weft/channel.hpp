@@ -12,6 +12,9 @@
 
 namespace weft {
 
+template <class T>
+class ReceiverStream;
+
 /// The outcome of a send: true (`explicit operator bool`) when the value was
 /// queued; false when the receiver is gone or closed, and then `value()`
 /// hands the value back, so nothing is lost. Calling `value()` after a
@@ -337,6 +340,9 @@ public:
 
     /// True unless moved-from.
     [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
+
+private:
+    friend class ReceiverStream<T>;
 };
 
 /// An unbounded multi-producer, single-consumer channel:

@@ -51,6 +51,10 @@ public:
         }
         release();
     }
+    [[nodiscard]] bool receiver_gone() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return receiver_gone_;
+    }
     // true when the receive can complete now (value or no value ever).
     bool ready() {
         std::lock_guard<std::mutex> lock(mu_);
@@ -177,6 +181,10 @@ public:
         this->reset();
         return ok ? SendResult<T>() : SendResult<T>(std::move(value));
     }
+    /// True when the receiver is gone, so that a send would fail (a producer
+    /// may skip work nobody waits for). Throws std::logic_error when the
+    /// sender was already used or moved from. Thread-safe.
+    [[nodiscard]] bool is_closed() const { return this->core("OneshotSender::is_closed")->receiver_gone(); }
     /// True until the sender is used or moved from.
     [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 };

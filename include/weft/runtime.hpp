@@ -41,16 +41,20 @@ public:
         /// the runtime go on. If the handler throws, `block_on` ends (after
         /// shutting down every task) with that exception.
         std::function<void(std::exception_ptr)> on_unhandled_exception;
+        /// The most threads `spawn_blocking` may use at once (at least 1);
+        /// more jobs wait in its queue. Threads start on demand and exit
+        /// after 10 s idle.
+        std::size_t max_blocking_threads = 64;
     };
 
     /// A current-thread runtime with the real clock.
     Runtime() : Runtime(Options{}) {}
     /// A runtime built from `options`; throws std::invalid_argument for
-    /// `worker_threads >= 1` (not supported yet).
+    /// `worker_threads >= 1` (not supported yet) and for
+    /// `max_blocking_threads == 0`.
     explicit Runtime(Options options);
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
-    ~Runtime();
 
     /// Runs `task` as the main task until it completes, running every task
     /// it spawns meanwhile, and returns its value (rethrows its exception).
@@ -72,6 +76,11 @@ public:
         std::decay_t<F> fn(std::forward<F>(f));
         return block_on(std::invoke(fn));
     }
+
+    /// Destroys every task still pending, waits for the `spawn_blocking`
+    /// jobs that are running (queued ones are discarded) and joins the
+    /// blocking pool's threads. A job that never returns blocks this.
+    ~Runtime();
 
     /// Timers armed right now (diagnostics: after block_on returns this is 0).
     [[nodiscard]] std::size_t armed_timers() const noexcept { return sched_->armed_timers(); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "weft/detail/blocking_pool.hpp"
 #include "weft/detail/frame_pool.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/task_promise.hpp"
@@ -33,10 +34,21 @@ EnterGuard::EnterGuard(Scheduler& s, const char* what) {
 }
 
 Scheduler::Scheduler(SchedulerConfig cfg)
-    : paused_(cfg.paused_clock), origin_(clock::now()), on_unhandled_(std::move(cfg.on_unhandled_exception)) {}
+    : paused_(cfg.paused_clock),
+      origin_(clock::now()),
+      on_unhandled_(std::move(cfg.on_unhandled_exception)),
+      max_blocking_threads_(cfg.max_blocking_threads) {}
 
 Scheduler::~Scheduler() {
     shutdown();
+    blocking_.reset();  // waits for running jobs (pool rule 1) while the inbox still exists
+}
+
+BlockingPool& Scheduler::blocking_pool() {
+    if (!blocking_) {
+        blocking_ = std::make_unique<BlockingPool>(max_blocking_threads_, std::chrono::seconds(10));
+    }
+    return *blocking_;
 }
 
 std::size_t Scheduler::live_tasks() const noexcept {
@@ -141,6 +153,26 @@ bool Scheduler::drain_remote() {
     return any;
 }
 
+void Scheduler::blocking_job_started() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    ++blocking_jobs_;
+}
+
+void Scheduler::blocking_job_finished() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    --blocking_jobs_;
+    remote_cv_.notify_one();  // under the lock: the scheduler outlives this call
+}
+
+bool Scheduler::wait_for_blocking_jobs() {
+    std::unique_lock<std::mutex> lock(remote_mu_);
+    if (blocking_jobs_ == 0) {
+        return false;
+    }
+    remote_cv_.wait(lock, [&] { return !inbox_.empty() || blocking_jobs_ == 0; });
+    return true;
+}
+
 void Scheduler::park(const clock::time_point* deadline) {
     std::unique_lock<std::mutex> lock(remote_mu_);
     if (deadline != nullptr) {
@@ -218,6 +250,9 @@ void Scheduler::run(TaskHeader* root) {
         }
         if (drain_remote()) {
             continue;
+        }
+        if (paused_ && wait_for_blocking_jobs()) {
+            continue;  // the paused clock waits for blocking jobs instead of jumping
         }
         if (timers_.size() != 0) {
             poll_timers(true);

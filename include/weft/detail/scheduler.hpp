@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -45,9 +46,12 @@
 
 namespace weft::detail {
 
+class BlockingPool;
+
 struct SchedulerConfig {
     bool paused_clock = false;
     std::function<void(std::exception_ptr)> on_unhandled_exception;
+    std::size_t max_blocking_threads = 64;
 };
 
 class Scheduler {
@@ -136,12 +140,25 @@ public:
 
     [[nodiscard]] std::size_t live_tasks() const noexcept;
 
+    // ---- blocking work
+    // The pool of spawn_blocking threads, started on first use; destroyed
+    // (running jobs awaited, threads joined) with the scheduler.
+    BlockingPool& blocking_pool();
+    // A blocking job was queued / finished or was discarded (any thread).
+    // While jobs are outstanding the paused clock does not jump: the runtime
+    // waits for them as it would with the real clock.
+    void blocking_job_started();
+    void blocking_job_finished();
+
 private:
     void run_turn(TaskHeader* t);
     void cancel(TaskHeader* t) noexcept;
     bool poll_timers(bool idle);
     void flush_unhandled();
     bool drain_remote();
+    // Paused clock: blocks while blocking jobs are outstanding and no remote
+    // wake came; false when there were none.
+    bool wait_for_blocking_jobs();
     // Blocks until a remote wake or `deadline` (if any).
     void park(const clock::time_point* deadline);
 
@@ -161,6 +178,10 @@ private:
     std::vector<Waiter*> inbox_;        // guarded by remote_mu_
     std::vector<Waiter*> inbox_drain_;  // runtime thread only
     std::atomic<bool> inbox_pending_{false};
+    std::size_t blocking_jobs_ = 0;  // guarded by remote_mu_
+
+    std::size_t max_blocking_threads_;
+    std::unique_ptr<BlockingPool> blocking_;
 };
 
 // Prints an exception nobody joined to stderr (the default handler).
