@@ -13,6 +13,8 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <ranges>
+#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -305,6 +307,71 @@ int chan_memory(std::uint64_t n) {
     return 0;
 }
 
+// ---- stream_iter (issue: streams; not a WORKLOADS.md workload): N integers
+// through stream_from_iter + map + filter, summed, against a plain for loop
+// doing the same work (the book's listings 17-21/17-22: double each value,
+// keep multiples of 3 or 5). Each side runs 3 times, interleaved; the best of
+// each is reported (same treatment for both).
+std::uint64_t map_of(std::uint64_t v) {
+    return v * 2;
+}
+bool keep(std::uint64_t v) {
+    return v % 3 == 0 || v % 5 == 0;
+}
+
+std::uint64_t sum_loop(std::uint64_t n) {
+    std::uint64_t sum = 0;
+    for (std::uint64_t v : std::views::iota(std::uint64_t{0}, n)) {
+        const std::uint64_t m = map_of(v);
+        if (keep(m)) {
+            sum += m;
+        }
+    }
+    return sum;
+}
+
+Task<std::uint64_t> sum_stream(std::uint64_t n) {
+    auto s = weft::stream_from_iter(std::views::iota(std::uint64_t{0}, n))
+                 .map([](std::uint64_t v) { return map_of(v); })
+                 .filter([](const std::uint64_t& v) { return keep(v); });
+    std::uint64_t sum = 0;
+    while (auto v = co_await s.next()) {
+        sum += *v;
+    }
+    co_return sum;
+}
+
+int stream_iter(std::uint64_t n) {
+    using clock = std::chrono::steady_clock;
+    double best_loop = 1e300;
+    double best_stream = 1e300;
+    std::uint64_t want = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        volatile std::uint64_t vn = n;  // opaque to the optimiser, for both sides
+        auto t0 = clock::now();
+        const std::uint64_t a = sum_loop(vn);
+        auto t1 = clock::now();
+        weft::Runtime rt;
+        const std::uint64_t b = rt.block_on(sum_stream(vn));
+        auto t2 = clock::now();
+        if (a != b || (rep > 0 && a != want)) {
+            std::fprintf(stderr, "workload=stream_iter FAILED: loop sum %llu, stream sum %llu\n",
+                         static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
+            return 1;
+        }
+        want = a;
+        best_loop = std::min(best_loop, std::chrono::duration<double, std::nano>(t1 - t0).count());
+        best_stream = std::min(best_stream, std::chrono::duration<double, std::nano>(t2 - t1).count());
+    }
+    const double per = best_stream / static_cast<double>(n);
+    const double loop_per = best_loop / static_cast<double>(n);
+    std::printf(
+        "workload=stream_iter runtime=weft flavor=st n=%llu ns_per_op=%.3f total_ms=%.3f loop_ns_per_op=%.3f "
+        "ratio_to_loop=%.2f\n",
+        static_cast<unsigned long long>(n), per, best_stream / 1e6, loop_per, per / loop_per);
+    return 0;
+}
+
 const std::vector<Workload>& workloads() {
     static const std::vector<Workload> all = {
         {"spawn_join", 1'000'000, spawn_join}, {"sleepers", 1'000'000, sleepers},
@@ -352,7 +419,11 @@ int main(int argc, char** argv) {
         for (const auto& w : workloads()) {
             rc |= run_one(w, w.default_n, false);
         }
+        rc |= stream_iter(10'000'000);
         return rc;
+    }
+    if (std::string_view(argv[1]) == "stream_iter") {
+        return stream_iter(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000);
     }
     if (std::string_view(argv[1]) == "chan_memory") {
         return chan_memory(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000);

@@ -173,3 +173,68 @@ TEST(Examples, listing_17_13_two_producers_interleave_exactly) {
 TEST(Examples, listing_17_25_a_thread_sends_into_the_runtime) {
     EXPECT_EQ(run("listing_17_25"), lines({"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
 }
+
+TEST(Examples, listing_17_21_a_stream_from_an_iterator) {
+    EXPECT_EQ(run("listing_17_21"), lines({
+                                        "The value was: 2",
+                                        "The value was: 4",
+                                        "The value was: 6",
+                                        "The value was: 8",
+                                        "The value was: 10",
+                                        "The value was: 12",
+                                        "The value was: 14",
+                                        "The value was: 16",
+                                        "The value was: 18",
+                                        "The value was: 20",
+                                    }));
+}
+
+TEST(Examples, listing_17_22_filtering_a_stream) {
+    EXPECT_EQ(run("listing_17_22"), lines({
+                                        "The value was: 6",
+                                        "The value was: 10",
+                                        "The value was: 12",
+                                        "The value was: 18",
+                                        "The value was: 20",
+                                    }));
+}
+
+// Messages at 100, 400, 500, 800, 900, ... ms; each waited for at most
+// 200 ms from the previous item; interval ticks every 1 ms throttled to one
+// per 100 ms (ticks 1, 101, 201, ...: the missed ones are skipped).
+TEST(Examples, stream_merge_timeouts_throttle_and_take_20) {
+    EXPECT_EQ(run("stream_merge"), lines({
+                                       "Interval: 1",
+                                       "Message: 'a'",
+                                       "Interval: 101",
+                                       "Interval: 201",
+                                       "Problem: deadline has elapsed",
+                                       "Interval: 301",
+                                       "Message: 'b'",
+                                       "Interval: 401",
+                                       "Message: 'c'",
+                                       "Interval: 501",
+                                       "Interval: 601",
+                                       "Problem: deadline has elapsed",
+                                       "Interval: 701",
+                                       "Message: 'd'",
+                                       "Interval: 801",
+                                       "Message: 'e'",
+                                       "Interval: 901",
+                                       "Interval: 1001",
+                                       "Problem: deadline has elapsed",
+                                       "Interval: 1101",
+                                   }));
+}
+
+TEST(Examples, read_file_reads_on_the_blocking_pool_and_reports_errors) {
+    const std::string out = run("read_file", "");
+    EXPECT_EQ(out.rfind("read ", 0), 0U) << out;
+    EXPECT_NE(out.find("first line: // Blocking work off the runtime's thread"), std::string::npos) << out;
+    const std::string missing = run("read_file", "/nonexistent/weft-file");
+    EXPECT_NE(missing.find("error: filesystem error: weft::read_to_string: No such file or directory "
+                           "[/nonexistent/weft-file]"),
+              std::string::npos)
+        << missing;
+    EXPECT_NE(missing.find("<exit status"), std::string::npos);
+}

@@ -105,7 +105,12 @@ public:
         if (error_) {
             std::rethrow_exception(std::exchange(error_, nullptr));
         }
-        return std::move(item_);
+        // From the value, not the whole optional: copying an optional just
+        // written field by field would stall on store forwarding.
+        if (item_) {
+            return std::optional<value_type>(std::move(*item_));
+        }
+        return std::nullopt;
     }
 
 private:
