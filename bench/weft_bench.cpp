@@ -6,15 +6,15 @@
 // Each prints `workload=<name> runtime=weft flavor=<f> n=<N> ns_per_op=<x>
 // total_ms=<y>`, timed from inside (runtime construction included, as the
 // peers do), checks its own result and exits non-zero when it is wrong.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <ranges>
 #include <stdexcept>
 #include <string>
-#include <ranges>
-#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -310,7 +310,7 @@ int chan_memory(std::uint64_t n) {
 // ---- stream_iter (issue: streams; not a WORKLOADS.md workload): N integers
 // through stream_from_iter + map + filter, summed, against a plain for loop
 // doing the same work (the book's listings 17-21/17-22: double each value,
-// keep multiples of 3 or 5). Each side runs 3 times, interleaved; the best of
+// keep multiples of 3 or 5). Each side runs 5 times, interleaved; the best of
 // each is reported (same treatment for both).
 std::uint64_t map_of(std::uint64_t v) {
     return v * 2;
@@ -346,7 +346,7 @@ int stream_iter(std::uint64_t n) {
     double best_loop = 1e300;
     double best_stream = 1e300;
     std::uint64_t want = 0;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 5; ++rep) {
         volatile std::uint64_t vn = n;  // opaque to the optimiser, for both sides
         auto t0 = clock::now();
         const std::uint64_t a = sum_loop(vn);

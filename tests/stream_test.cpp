@@ -282,7 +282,7 @@ TEST(StreamAdaptors, merge_yields_items_in_the_order_they_become_ready) {
         while (auto v = co_await s.next()) {
             got.emplace_back(*v, ms_since(start));
         }
-        const std::vector<std::pair<int, long long>> want{{100, 20}, {1, 30}, {200, 40}, {300, 60},
+        const std::vector<std::pair<int, long long>> want{{100, 20}, {1, 30},   {200, 40}, {300, 60},
                                                           {2, 60},   {400, 80}, {3, 90}};
         EXPECT_EQ(got, want);
     });
@@ -379,7 +379,7 @@ TEST(Interval, cancelled_next_and_destroyed_interval_leave_no_timer) {
             auto ticks = weft::interval(100ms);
             auto r = co_await weft::timeout(30ms, ticks.next());
             EXPECT_FALSE(r.has_value());
-            EXPECT_EQ(rt.armed_timers(), 0U);  // the cancelled next() disarmed it
+            EXPECT_EQ(rt.armed_timers(), 0U);      // the cancelled next() disarmed it
             EXPECT_EQ(co_await ticks.next(), 1U);  // no tick consumed by the cancelled next()
             auto r2 = co_await weft::select(ticks.next(), weft::sleep(10ms));
             EXPECT_EQ(r2.index(), 1U);

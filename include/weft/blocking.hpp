@@ -46,6 +46,7 @@ public:
         if (tx_.is_closed()) {
             return;  // aborted before it started: nobody wants the result
         }
+        std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<R>) {
                 std::invoke(f_);
@@ -53,10 +54,15 @@ public:
             } else {
                 (void)tx_.send(BlockingOutcome<R>(std::in_place_index<0>, std::invoke(f_)));
             }
+            return;
         } catch (...) {
-            if (tx_.valid()) {
-                (void)tx_.send(BlockingOutcome<R>(std::in_place_index<1>, std::current_exception()));
-            }
+            error = std::current_exception();
+        }
+        // Sent after the handler ended, so that this thread has dropped every
+        // reference to the exception object before the channel's lock hands
+        // it over (the last owner, on the runtime's thread, frees it).
+        if (tx_.valid()) {
+            (void)tx_.send(BlockingOutcome<R>(std::in_place_index<1>, std::move(error)));
         }
     }
 
@@ -95,8 +101,8 @@ Task<R> await_blocking(OneshotReceiver<BlockingOutcome<R>> rx) {
 /// std::system_error when no pool thread can be started. `f` is moved to
 /// the pool thread: it must not refer to locals that may die first.
 template <class F>
-requires std::invocable<std::decay_t<F>&>
-[[nodiscard]] auto spawn_blocking(F&& f) -> JoinHandle<std::invoke_result_t<std::decay_t<F>&>> {
+requires std::invocable < std::decay_t<F>
+& > [[nodiscard]] auto spawn_blocking(F&& f) -> JoinHandle<std::invoke_result_t<std::decay_t<F>&>> {
     using R = std::invoke_result_t<std::decay_t<F>&>;
     detail::Scheduler& s = detail::require_scheduler("weft::spawn_blocking");
     auto [tx, rx] = oneshot<detail::BlockingOutcome<R>>();

@@ -193,7 +193,7 @@ public:
 
 private:
     void aim(const Waker& w) noexcept {
-        notify_.task = w.task;
+        notify_.task = current_task();
         notify_.set_callback(w.cb);
     }
     void reached_item() noexcept {
@@ -303,10 +303,9 @@ Stream<typename S::value_type> box_stream(S s) {
 template <class Rep, class Period>
 std::chrono::nanoseconds stream_period(std::chrono::duration<Rep, Period> d, const char* what, bool allow_zero) {
     if (d < d.zero() || (!allow_zero && d == d.zero())) {
-        throw std::invalid_argument(std::string(what) + ": the duration must be " +
-                                    (allow_zero ? "zero or positive" : "positive") + " (got " +
-                                    std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) +
-                                    " ns)");
+        throw std::invalid_argument(
+            std::string(what) + ": the duration must be " + (allow_zero ? "zero or positive" : "positive") + " (got " +
+            std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) + " ns)");
     }
     return std::chrono::ceil<std::chrono::nanoseconds>(d);
 }

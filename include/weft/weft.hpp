@@ -17,8 +17,8 @@
 #include "weft/channel.hpp"  // channel, bounded_channel, Sender, BoundedSender, Receiver, SendResult
 #include "weft/oneshot.hpp"  // oneshot, OneshotSender, OneshotReceiver
 // Streams
-#include "weft/stream.hpp"           // Stream, StreamBase, stream_from_iter, interval, Timed, Elapsed, adaptors
 #include "weft/receiver_stream.hpp"  // ReceiverStream
+#include "weft/stream.hpp"           // Stream, StreamBase, stream_from_iter, interval, Timed, Elapsed, adaptors
 // Blocking work and files
 #include "weft/blocking.hpp"  // spawn_blocking
 #include "weft/fs.hpp"        // read_to_string

@@ -1,6 +1,4 @@
 // read_to_string: a blocking read on the blocking pool.
-#include "weft/fs.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <utility>
 
 #include "weft/blocking.hpp"
+#include "weft/fs.hpp"
 
 namespace weft {
 
@@ -17,7 +16,8 @@ namespace detail {
 
 namespace {
 [[noreturn]] void throw_file_error(const std::filesystem::path& path, int err) {
-    throw std::filesystem::filesystem_error("weft::read_to_string", path, std::error_code(err, std::generic_category()));
+    throw std::filesystem::filesystem_error("weft::read_to_string", path,
+                                            std::error_code(err, std::generic_category()));
 }
 
 struct Fd {

@@ -13,8 +13,8 @@
 //                case costs what the loop it replaces costs, plus the await.
 //   unregister() drops every registration the stream holds (its consumer
 //                stopped waiting) and keeps every item.
-//   Waker        who to tell: a task and a WakeCallback run on that task's
-//                turn (NextAwaiter's, which polls again and resumes the
+//   Waker        who to tell: a WakeCallback, run on the turn of the task
+//                that polled (NextAwaiter's, which polls again and resumes the
 //                awaiting coroutine when the item is decided).
 //   NextAwaiter  what `next()` returns; the only place that suspends.
 //
@@ -43,8 +43,9 @@
 
 namespace weft::detail {
 
+// The callback runs on the turn of the task that polled (the registering
+// source reads current_task() then; the ready path never touches it).
 struct Waker {
-    TaskHeader* task = nullptr;
     WakeCallback* cb = nullptr;
 };
 
@@ -68,7 +69,7 @@ struct Forwarder : WakeCallback {
     // Points the registration at `w`'s task and callback.
     void aim(const Waker& w) noexcept {
         to = w;
-        waiter.task = w.task;
+        waiter.task = current_task();
         fired = false;
     }
 
@@ -96,13 +97,13 @@ public:
         }
     }
 
-    bool await_ready() { return s_->poll_next(item_, Waker{current_task(), this}); }
+    bool await_ready() { return s_->poll_next(item_, Waker{this}); }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         h_ = h;
         pending_ = true;
     }
     std::optional<value_type> await_resume() {
-        if (error_) {
+        if (error_) [[unlikely]] {
             std::rethrow_exception(std::exchange(error_, nullptr));
         }
         // From the value, not the whole optional: copying an optional just
@@ -117,7 +118,7 @@ private:
     static void on_wake(WakeCallback* cb) {
         auto* self = static_cast<NextAwaiter*>(cb);
         try {
-            if (!self->s_->poll_next(self->item_, Waker{current_task(), self})) {
+            if (!self->s_->poll_next(self->item_, Waker{self})) {
                 return;  // still waiting (a spurious wake)
             }
         } catch (...) {
