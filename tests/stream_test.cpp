@@ -189,6 +189,25 @@ TEST(Stream, generator_may_move_between_items_and_while_its_body_waits) {
     });
 }
 
+TEST(Stream, polling_a_waiting_body_from_another_task_throws_logic_error) {
+    run_paused([]() -> Task<> {
+        auto s = slow_count(2, 10ms);
+        auto r = co_await weft::timeout(5ms, s.next());  // the body now waits, woken on this task
+        EXPECT_FALSE(r.has_value());
+        std::string msg;
+        auto thief = weft::spawn_task([&s, &msg]() -> Task<> {
+            try {
+                (void)co_await s.next();
+            } catch (const std::logic_error& e) {
+                msg = e.what();
+            }
+        });
+        co_await thief;
+        EXPECT_NE(msg.find("another task"), std::string::npos) << msg;
+        EXPECT_EQ(co_await s.next(), 1);  // the owning task still gets the item
+    });
+}
+
 // ---- stream_from_iter, map, filter, take, collect, merge, boxed
 
 TEST(StreamFromIter, yields_a_containers_elements_and_owns_a_copy) {

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -165,6 +167,11 @@ public:
     bool poll(std::optional<T>& out, const Waker& w) {
         if (!item_ && !done_) {
             if (in_body_wait_) {
+                if (current_task() != body_task_) {
+                    throw std::logic_error(
+                        "Stream::next: polled from another task while the stream's body waits; the body is "
+                        "woken on the task that polled it, so poll it from that task until it yields");
+                }
                 aim(w);  // the body waits on something of its own (stream rule 2)
                 return false;
             }
@@ -173,6 +180,7 @@ public:
             polling_ = false;
             if (!item_ && !done_) {
                 in_body_wait_ = true;
+                body_task_ = current_task();
                 aim(w);
                 return false;
             }
@@ -207,7 +215,8 @@ private:
 
     std::optional<T> item_;
     std::exception_ptr error_;
-    Waiter notify_;  // the consumer's waker while it waits for the body
+    Waiter notify_;                   // the consumer's waker while it waits for the body
+    TaskHeader* body_task_ = nullptr;  // the task whose turns wake the waiting body
     bool done_ = false;
     bool polling_ = false;
     bool in_body_wait_ = false;
@@ -226,8 +235,10 @@ private:
 /// by the `next()` that was waiting for the item, once; the stream has then
 /// ended. Cancel safety: if a `next()` is cancelled while the body waits,
 /// the body's own wait goes on, and an item it yields meanwhile is kept for
-/// the next `next()`. A body that waits must be polled from the same task
-/// each time (it is woken on the task that polled it). Not thread-safe.
+/// the next `next()`. While its body waits, the stream must be polled from
+/// the task that polled it last (the body is woken on that task's turns);
+/// polling it from another task then throws std::logic_error. Not
+/// thread-safe.
 template <class T>
 class [[nodiscard]] Stream : public StreamBase<Stream<T>, T> {
 public:
