@@ -22,4 +22,6 @@
 // Blocking work and files
 #include "weft/blocking.hpp"  // spawn_blocking
 #include "weft/fs.hpp"        // read_to_string
+// Networking
+#include "weft/net.hpp"  // net::TcpListener, net::TcpStream, net::SocketAddress
 // clang-format on

@@ -9,6 +9,7 @@
 
 #include "weft/detail/blocking_pool.hpp"
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/reactor.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/task_promise.hpp"
 
@@ -42,6 +43,15 @@ Scheduler::Scheduler(SchedulerConfig cfg)
 Scheduler::~Scheduler() {
     shutdown();
     blocking_.reset();  // waits for running jobs (pool rule 1) while the inbox still exists
+}
+
+Reactor& Scheduler::reactor() {
+    if (!reactor_) {
+        auto r = std::make_unique<Reactor>();
+        std::lock_guard<std::mutex> lock(remote_mu_);  // wakers read reactor_ under the lock
+        reactor_ = std::move(r);
+    }
+    return *reactor_;
 }
 
 BlockingPool& Scheduler::blocking_pool() {
@@ -122,7 +132,16 @@ void Scheduler::wake_remote(Waiter* w) {
     inbox_.push_back(w);
     // release: the runtime thread's acquire load in drain_remote sees the push.
     inbox_pending_.store(true, std::memory_order_release);
-    remote_cv_.notify_one();  // under the lock: the scheduler outlives this call
+    notify_parked_locked();
+}
+
+void Scheduler::notify_parked_locked() noexcept {
+    // Under remote_mu_: the scheduler outlives this call.
+    if (parked_in_epoll_) {
+        reactor_->notify();
+    } else {
+        remote_cv_.notify_one();
+    }
 }
 
 void Scheduler::cancel_remote(Waiter* w) noexcept {
@@ -161,7 +180,7 @@ void Scheduler::blocking_job_started() {
 void Scheduler::blocking_job_finished() {
     std::lock_guard<std::mutex> lock(remote_mu_);
     --blocking_jobs_;
-    remote_cv_.notify_one();  // under the lock: the scheduler outlives this call
+    notify_parked_locked();
 }
 
 bool Scheduler::wait_for_blocking_jobs() {
@@ -169,17 +188,46 @@ bool Scheduler::wait_for_blocking_jobs() {
     if (blocking_jobs_ == 0) {
         return false;
     }
+    if (reactor_) {
+        lock.unlock();
+        park(nullptr);  // a finished job notifies the eventfd; I/O is served meanwhile
+        return true;
+    }
     remote_cv_.wait(lock, [&] { return !inbox_.empty() || blocking_jobs_ == 0; });
     return true;
 }
 
 void Scheduler::park(const clock::time_point* deadline) {
+    if (reactor_) {
+        park_in_epoll(deadline);
+        return;
+    }
     std::unique_lock<std::mutex> lock(remote_mu_);
     if (deadline != nullptr) {
         remote_cv_.wait_until(lock, *deadline, [&] { return !inbox_.empty(); });
     } else {
         remote_cv_.wait(lock, [&] { return !inbox_.empty(); });
     }
+}
+
+void Scheduler::park_in_epoll(const clock::time_point* deadline) {
+    int timeout_ms = -1;
+    if (deadline != nullptr) {
+        const auto left = *deadline - real_now();
+        // Rounded up, so that the timer is due when epoll_wait returns.
+        timeout_ms = static_cast<int>(std::max<std::int64_t>(
+            0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
+    }
+    {
+        std::lock_guard<std::mutex> lock(remote_mu_);
+        if (!inbox_.empty()) {
+            return;
+        }
+        parked_in_epoll_ = true;  // from here on, wakers write the eventfd (no lost wakeup)
+    }
+    reactor_->poll(*this, timeout_ms);
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    parked_in_epoll_ = false;
 }
 
 bool Scheduler::poll_timers(bool idle) {
@@ -243,6 +291,9 @@ void Scheduler::run(TaskHeader* root) {
                 turns = 0;
                 poll_timers(false);
                 drain_remote();
+                if (reactor_) {
+                    reactor_->poll(*this, 0);
+                }
             }
         }
         if ((rp->flags & FramePrefix::kFinished) != 0) {
@@ -250,6 +301,9 @@ void Scheduler::run(TaskHeader* root) {
         }
         if (drain_remote()) {
             continue;
+        }
+        if (reactor_ && reactor_->poll(*this, 0)) {
+            continue;  // sockets became ready
         }
         if (paused_ && wait_for_blocking_jobs()) {
             continue;  // the paused clock waits for blocking jobs instead of jumping

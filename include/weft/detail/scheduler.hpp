@@ -24,7 +24,9 @@
 // jumps to the next timer's tick).
 //
 // Idle: with nothing to run, the runtime fires due timers; otherwise it parks
-// on remote_cv_ until the next timer or a remote wake. With no timer armed and
+// on remote_cv_ (or, once a socket exists, in epoll_wait: reactor.hpp) until
+// the next timer or a remote wake. Sockets are polled without waiting every
+// 61 turns, with the timers, and whenever the run queue empties. With no timer armed and
 // no wait that another thread could complete (external waits, e.g. a channel
 // receive), nothing can ever wake the main task: block_on reports a deadlock.
 #pragma once
@@ -47,6 +49,7 @@
 namespace weft::detail {
 
 class BlockingPool;
+class Reactor;
 
 struct SchedulerConfig {
     bool paused_clock = false;
@@ -140,6 +143,10 @@ public:
 
     [[nodiscard]] std::size_t live_tasks() const noexcept;
 
+    // ---- I/O
+    // The runtime's epoll reactor, created on first use (reactor.hpp).
+    Reactor& reactor();
+
     // ---- blocking work
     // The pool of spawn_blocking threads, started on first use; destroyed
     // (running jobs awaited, threads joined) with the scheduler.
@@ -159,6 +166,10 @@ private:
     // Paused clock: blocks while blocking jobs are outstanding and no remote
     // wake came; false when there were none.
     bool wait_for_blocking_jobs();
+    // Wakes the parked runtime thread (caller holds remote_mu_).
+    void notify_parked_locked() noexcept;
+    // park() once a reactor exists: epoll_wait until `deadline` (if any).
+    void park_in_epoll(const clock::time_point* deadline);
     // Blocks until a remote wake or `deadline` (if any).
     void park(const clock::time_point* deadline);
 
@@ -181,6 +192,8 @@ private:
     std::size_t blocking_jobs_ = 0;  // guarded by remote_mu_
 
     std::size_t max_blocking_threads_;
+    std::unique_ptr<Reactor> reactor_;
+    bool parked_in_epoll_ = false;  // guarded by remote_mu_: wakes go through the eventfd
     std::unique_ptr<BlockingPool> blocking_;
 };
 

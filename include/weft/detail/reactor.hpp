@@ -1,0 +1,72 @@
+// The I/O reactor: epoll, edge-triggered, inside the runtime.
+//
+// Pieces and ownership
+//   Reactor   one per runtime (created on the first socket), owned by the
+//             Scheduler: an epoll instance and an eventfd that other threads
+//             write to wake a runtime parked in epoll_wait.
+//   IoSource  one per open socket, owned by the socket object (on the heap,
+//             so the socket may move): the fd, its last known readiness in
+//             each direction, and at most one waiting reader and one waiting
+//             writer. Registered once, when the socket is made, for
+//             EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered: no
+//             re-registration per operation.
+//
+// Rules (cited as "io rule N")
+//   1. An operation tries its system call first while its direction is
+//      marked ready; only EAGAIN clears the mark, and only then does the
+//      operation wait (a Readiness awaiter). An event sets the mark and wakes
+//      the waiter. Edge-triggered epoll reports each transition once; the
+//      mark remembers it.
+//   2. The bytes are read (or written) by the operation after it is woken,
+//      never by the reactor: an operation destroyed while waiting has
+//      consumed nothing (cancel safety).
+//   3. Closing the fd removes it from epoll. Events of one epoll_wait are all
+//      handled before any task runs, so a source is never touched after its
+//      socket closed.
+//   4. Everything but Reactor::notify runs on the runtime's thread.
+//   5. A runtime with the real clock parks in epoll_wait until its next
+//      timer; the paused clock polls epoll without waiting and, when no I/O
+//      is ready and a timer is armed, jumps to it (so time advances while a
+//      socket waits, as with Tokio's paused clock).
+#pragma once
+
+#include <cstdint>
+
+#include "weft/detail/task_header.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+struct IoSource {
+    int fd = -1;
+    Waiter* reader = nullptr;
+    Waiter* writer = nullptr;
+    bool readable = true;  // io rule 1: try first
+    bool writable = true;
+};
+
+class Reactor {
+public:
+    Reactor();
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+    ~Reactor();
+
+    // Registers `s` (its fd must be non-blocking). Throws std::system_error.
+    void add(IoSource* s);
+    // Waits up to `timeout_ms` (-1: until an event or notify()) and wakes the
+    // waiters of every source that became ready; true when any was woken.
+    bool poll(Scheduler& sched, int timeout_ms);
+    // Ends a poll in progress on another thread. Thread-safe.
+    void notify() noexcept;
+    // System calls made by poll() so far (epoll_wait and eventfd reads).
+    [[nodiscard]] std::uint64_t polls() const noexcept { return polls_; }
+
+private:
+    int epfd_ = -1;
+    int evfd_ = -1;
+    std::uint64_t polls_ = 0;
+};
+
+}  // namespace weft::detail
