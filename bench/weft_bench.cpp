@@ -7,10 +7,12 @@
 // total_ms=<y>`, timed from inside (runtime construction included, as the
 // peers do), checks its own result and exits non-zero when it is wrong.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <ranges>
 #include <stdexcept>
@@ -307,6 +309,93 @@ int chan_memory(std::uint64_t n) {
     return 0;
 }
 
+// ---- tcp_echo: one runtime; an echo server on 127.0.0.1 (port 0) and 100
+// client connections (TCP_NODELAY both ends); the accept loop accepts
+// exactly 100 connections and spawns an echo task each (read up to 64 bytes,
+// write them back, until EOF); each client writes a 64-byte message (its id
+// and the round-trip index) and reads the echo, N/100 times. One op is one
+// round trip. Checked: bytes both ways, every client accepted, each
+// client's last echo equal to its last message.
+constexpr std::uint64_t kConns = 100;
+constexpr std::size_t kMsg = 64;
+
+Task<std::uint64_t> echo_conn(weft::net::TcpStream sock) {
+    std::array<char, kMsg> buf{};
+    std::uint64_t echoed = 0;
+    for (;;) {
+        const std::size_t k = co_await sock.read_some(buf);
+        if (k == 0) {
+            co_return echoed;
+        }
+        co_await sock.write_all(std::string_view(buf.data(), k));
+        echoed += k;
+    }
+}
+
+Task<std::pair<std::uint64_t, std::uint64_t>> echo_server(weft::net::TcpListener listener, std::uint64_t conns) {
+    std::vector<weft::JoinHandle<std::uint64_t>> handles;
+    for (std::uint64_t i = 0; i < conns; ++i) {
+        auto accepted = co_await listener.accept();
+        accepted.first.set_nodelay(true);
+        handles.push_back(weft::spawn_task(echo_conn(std::move(accepted.first))));
+    }
+    std::uint64_t echoed = 0;
+    for (auto& h : handles) {
+        echoed += co_await h;
+    }
+    co_return std::pair<std::uint64_t, std::uint64_t>(handles.size(), echoed);
+}
+
+Task<std::pair<std::uint64_t, bool>> echo_client(weft::net::SocketAddress addr, std::uint64_t id, std::uint64_t per) {
+    auto sock = co_await weft::net::TcpStream::connect(addr);
+    sock.set_nodelay(true);
+    std::array<char, kMsg> msg{};
+    for (std::size_t j = 0; j < kMsg; ++j) {
+        msg[j] = static_cast<char>(j);
+    }
+    std::memcpy(msg.data(), &id, sizeof id);
+    std::array<char, kMsg> buf{};
+    std::uint64_t got = 0;
+    for (std::uint64_t i = 0; i < per; ++i) {
+        std::memcpy(msg.data() + 8, &i, sizeof i);
+        co_await sock.write_all(std::string_view(msg.data(), kMsg));
+        co_await sock.read_exact(buf);
+        got += kMsg;
+    }
+    co_return std::pair<std::uint64_t, bool>(got, buf == msg);
+}
+
+std::uint64_t tcp_echo(weft::Runtime& rt, std::uint64_t n) {
+    const std::uint64_t conns = std::min(kConns, n);
+    const std::uint64_t per = n / conns;
+    const std::uint64_t total = conns * per;
+    return rt.block_on([conns, per, total]() -> Task<std::uint64_t> {
+        auto listener = weft::net::TcpListener::bind("127.0.0.1:0");
+        const auto addr = listener.local_address();
+        auto server = weft::spawn_task(echo_server(std::move(listener), conns));
+        std::vector<weft::JoinHandle<std::pair<std::uint64_t, bool>>> clients;
+        for (std::uint64_t id = 0; id < conns; ++id) {
+            clients.push_back(weft::spawn_task(echo_client(addr, id, per)));
+        }
+        std::uint64_t got = 0;
+        std::uint64_t last_ok = 0;
+        for (auto& c : clients) {
+            auto r = co_await c;
+            got += r.first;
+            last_ok += r.second ? 1 : 0;
+        }
+        auto [accepted, echoed] = co_await server;
+        const std::uint64_t want = total * kMsg;
+        if (accepted != conns || got != want || echoed != want || last_ok != conns) {
+            throw std::runtime_error("tcp_echo: accepted " + std::to_string(accepted) + ", read " +
+                                     std::to_string(got) + " B, echoed " + std::to_string(echoed) + " B (want " +
+                                     std::to_string(want) + "), last message intact on " + std::to_string(last_ok) +
+                                     " clients");
+        }
+        co_return total;
+    });
+}
+
 // ---- stream_iter (issue: streams; not a WORKLOADS.md workload): N integers
 // through stream_from_iter + map + filter, summed, against a plain for loop
 // doing the same work (the book's listings 17-21/17-22: double each value,
@@ -377,7 +466,7 @@ const std::vector<Workload>& workloads() {
         {"spawn_join", 1'000'000, spawn_join}, {"sleepers", 1'000'000, sleepers},
         {"yield_now", 1'000'000, yield_now},   {"timer_churn", 1'000'000, timer_churn},
         {"chan_spsc", 10'000'000, chan_spsc},  {"chan_mpsc", 10'000'000, chan_mpsc},
-        {"ping_pong", 1'000'000, ping_pong},
+        {"ping_pong", 1'000'000, ping_pong},   {"tcp_echo", 1'000'000, tcp_echo},
     };
     return all;
 }

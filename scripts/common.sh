@@ -22,7 +22,7 @@ need_packages() {
   fi
 }
 
-BASE_PACKAGES=(cmake ninja-build g++-12 libgtest-dev)
+BASE_PACKAGES=(cmake ninja-build g++-12 libgtest-dev libhttp-parser-dev libgumbo-dev)
 CLANG_PACKAGES=(clang-16 libclang-rt-16-dev)
 
 # configure_build DIR COMPILER BUILD_TYPE [CMAKE ARGS...]

@@ -215,7 +215,7 @@ private:
 
     std::optional<T> item_;
     std::exception_ptr error_;
-    Waiter notify_;                   // the consumer's waker while it waits for the body
+    Waiter notify_;                    // the consumer's waker while it waits for the body
     TaskHeader* body_task_ = nullptr;  // the task whose turns wake the waiting body
     bool done_ = false;
     bool polling_ = false;

@@ -215,8 +215,8 @@ void Scheduler::park_in_epoll(const clock::time_point* deadline) {
     if (deadline != nullptr) {
         const auto left = *deadline - real_now();
         // Rounded up, so that the timer is due when epoll_wait returns.
-        timeout_ms = static_cast<int>(std::max<std::int64_t>(
-            0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
+        timeout_ms =
+            static_cast<int>(std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
     }
     {
         std::lock_guard<std::mutex> lock(remote_mu_);
