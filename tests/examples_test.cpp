@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <string>
+
+#include "support/http_server.hpp"
 
 namespace {
 
@@ -237,4 +240,48 @@ TEST(Examples, read_file_reads_on_the_blocking_pool_and_reports_errors) {
               std::string::npos)
         << missing;
     EXPECT_NE(missing.find("<exit status"), std::string::npos);
+}
+
+// ---- the page-title listings, against local servers
+
+namespace {
+std::map<std::string, weft_test::Route> page_routes() {
+    using namespace std::chrono_literals;
+    std::map<std::string, weft_test::Route> r;
+    r["/fast"] = {weft_test::http_response(weft_test::html_page("Fast page"))};
+    r["/slow"] = {weft_test::http_response(weft_test::html_page("Slow page")), 300ms};
+    r["/untitled"] = {weft_test::http_response("<html><body>no head here</body></html>")};
+    return r;
+}
+}  // namespace
+
+TEST(Examples, listings_17_01_to_17_04_print_a_pages_title) {
+    weft_test::TestHttpServer server(page_routes());
+    const std::string fast = server.url("/fast");
+    EXPECT_EQ(run("listing_17_01", fast), "title: Fast page\n");
+    EXPECT_EQ(run("listing_17_02", fast), "title: Fast page\n");
+    EXPECT_EQ(run("listing_17_03", fast), "The title for " + fast + " was Fast page\n");
+    EXPECT_EQ(run("listing_17_04", fast), "The title for " + fast + " was Fast page\n");
+    EXPECT_EQ(run("listing_17_04", server.url("/untitled")), server.url("/untitled") + " had no title\n");
+}
+
+TEST(Examples, listing_17_04_reports_a_failed_request_by_url) {
+    const std::string out = run("listing_17_04", "http://127.0.0.1:1/");
+    EXPECT_NE(out.find("error: weft::http::get http://127.0.0.1:1/: cannot connect"), std::string::npos) << out;
+    EXPECT_NE(out.find("<exit status"), std::string::npos) << out;
+}
+
+TEST(Examples, listing_17_05_the_faster_page_wins_the_race_either_way) {
+    weft_test::TestHttpServer server(page_routes());
+    const std::string fast = server.url("/fast");
+    const std::string slow = server.url("/slow");
+    const std::string want = fast + " returned first\nIts page title is: 'Fast page'\n";
+    EXPECT_EQ(run("listing_17_05", slow + " " + fast), want);
+    EXPECT_EQ(run("listing_17_05", fast + " " + slow), want);
+    EXPECT_EQ(run("listing_17_05", server.url("/untitled") + " " + slow),
+              server.url("/untitled") + " returned first\nIts title could not be parsed.\n");
+}
+
+TEST(Examples, echo_server_demo_echoes_three_clients) {
+    EXPECT_EQ(run("echo_server", ""), lines({"echo: hello", "echo: from", "echo: weft"}));
 }

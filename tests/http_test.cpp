@@ -20,8 +20,7 @@ namespace {
 std::map<std::string, Route> routes() {
     std::map<std::string, Route> r;
     r["/page"] = {http_response(html_page("Hello, weft"), "200 OK", "X-Test: yes\r\n")};
-    r["/chunked"] = {
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"};
+    r["/chunked"] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"};
     r["/until-close"] = {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of this until the close"};
     r["/redirect"] = {http_response("", "302 Found", "Location: /page\r\n")};
     r["/redirect-twice"] = {http_response("", "301 Moved Permanently", "Location: redirect\r\n")};
@@ -33,7 +32,8 @@ std::map<std::string, Route> routes() {
     r["/slow"] = {http_response(html_page("Slow")), 300ms};
     r["/missing"] = {http_response("gone", "404 Not Found")};
     for (int i = 0; i < 12; ++i) {
-        r["/hop" + std::to_string(i)] = {http_response("", "302 Found", "Location: /hop" + std::to_string(i + 1) + "\r\n")};
+        r["/hop" + std::to_string(i)] = {
+            http_response("", "302 Found", "Location: /hop" + std::to_string(i + 1) + "\r\n")};
     }
     return r;
 }

@@ -44,9 +44,7 @@ public:
     /// The status code (200, 404, ...).
     [[nodiscard]] int status() const noexcept { return status_; }
     /// The headers in the order received (names as sent).
-    [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& headers() const noexcept {
-        return headers_;
-    }
+    [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
     /// The first header named `name` (compared case-insensitively).
     [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
     /// The URL this response came from (after redirects).
@@ -55,8 +53,8 @@ public:
     /// Reads the whole body (content-length, chunked, or until the server
     /// closes) and yields it. Completes when the body is complete; throws
     /// `Error` for a truncated or malformed body. Calling it a second time
-    /// (or on a moved-from Response) throws std::logic_error at once. Cancel safety: cancelled mid-way, the body is lost (the
-    /// connection is in an unknown state); the Response stays destructible.
+    /// (or on a moved-from Response) throws std::logic_error at once. Cancel safety: cancelled mid-way, the body is
+    /// lost (the connection is in an unknown state); the Response stays destructible.
     [[nodiscard]] Task<std::string> text();
 
 private:

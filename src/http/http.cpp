@@ -124,8 +124,7 @@ struct Exchange {
     }
     [[nodiscard]] std::optional<std::string> header(std::string_view name) const {
         for (const auto& [k, v] : headers) {
-            if (k.size() == name.size() &&
-                std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
                     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
                 })) {
                 return v;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -57,7 +58,7 @@ public:
         }
     }
 
-    [[nodiscard]] bool await_ready() const noexcept { return write_ ? src_->writable : src_->readable; }
+    [[nodiscard]] bool await_ready() const noexcept { return write_ ? src_->writable : src_->can_read(); }
     void await_suspend(std::coroutine_handle<> h) {
         detail::Waiter*& slot = write_ ? src_->writer : src_->reader;
         if (slot != nullptr) {
@@ -330,10 +331,33 @@ Task<std::size_t> TcpStream::read_some(std::span<char> buf) {
         co_return 0;
     }
     for (;;) {
-        if (src.readable) {
-            const ssize_t n = ::recv(src.fd, buf.data(), buf.size(), 0);
-            if (n >= 0) {
-                co_return static_cast<std::size_t>(n);
+        if (src.input_pos < src.input_len) {  // io rule 7: buffered bytes first
+            const std::size_t n = std::min<std::size_t>(buf.size(), src.input_len - src.input_pos);
+            std::memcpy(buf.data(), src.input.get() + src.input_pos, n);
+            src.input_pos += static_cast<std::uint32_t>(n);
+            co_return n;
+        }
+        if (src.can_read()) {
+            const bool direct = buf.size() >= detail::IoSource::kInputBuffer;
+            if (!direct && !src.input) {
+                src.input = std::make_unique<char[]>(detail::IoSource::kInputBuffer);
+            }
+            char* into = direct ? buf.data() : src.input.get();
+            const std::size_t want = direct ? buf.size() : detail::IoSource::kInputBuffer;
+            const ssize_t n = ::recv(src.fd, into, want, 0);
+            if (n > 0) {
+                if (static_cast<std::size_t>(n) < want) {
+                    src.readable = false;  // io rule 6: drained, no failing recv needed
+                }
+                if (direct) {
+                    co_return static_cast<std::size_t>(n);
+                }
+                src.input_pos = 0;
+                src.input_len = static_cast<std::uint32_t>(n);
+                continue;
+            }
+            if (n == 0) {
+                co_return 0;
             }
             if (errno == EINTR) {
                 continue;

@@ -71,6 +71,9 @@ bool Reactor::poll(Scheduler& sched, int timeout_ms) {
         }
         if ((e.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
             s->readable = true;
+            if ((e.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+                s->read_closed = true;  // io rule 6
+            }
             if (Waiter* w = s->reader) {
                 s->reader = nullptr;
                 sched.wake(w);

@@ -16,8 +16,8 @@
 namespace weft_test {
 
 struct Route {
-    std::string raw;                        // the whole response, as sent
-    std::chrono::milliseconds delay{0};     // wait this long before answering
+    std::string raw;                     // the whole response, as sent
+    std::chrono::milliseconds delay{0};  // wait this long before answering
 };
 
 // "HTTP/1.1 <status>" with a Content-Length body.

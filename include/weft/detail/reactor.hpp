@@ -24,6 +24,15 @@
 //      handled before any task runs, so a source is never touched after its
 //      socket closed.
 //   4. Everything but Reactor::notify runs on the runtime's thread.
+//   6. A read that returns fewer bytes than it asked for has drained the
+//      socket, so it clears the read mark without a second, failing system
+//      call (edge-triggered epoll reports the next arrival). A hang-up sets
+//      read_closed, which no read clears, so an end of stream that arrived
+//      with the last data is never missed.
+//   7. Small reads go through a per-socket input buffer (kInputBuffer bytes):
+//      one recv fills it, reads are served from it, so that rule 6 applies
+//      even when the caller's buffer is exactly the size of the message.
+//      Bytes in the buffer belong to the stream: a cancelled read loses none.
 //   5. A runtime with the real clock parks in epoll_wait until its next
 //      timer; the paused clock polls epoll without waiting and, when no I/O
 //      is ready and a timer is armed, jumps to it (so time advances while a
@@ -31,6 +40,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "weft/detail/task_header.hpp"
 
@@ -39,11 +49,21 @@ namespace weft::detail {
 class Scheduler;
 
 struct IoSource {
+    static constexpr std::uint32_t kInputBuffer = 4096;
+
     int fd = -1;
     Waiter* reader = nullptr;
     Waiter* writer = nullptr;
     bool readable = true;  // io rule 1: try first
     bool writable = true;
+    bool read_closed = false;  // the peer closed or the socket failed: never cleared (io rule 6)
+    // Bytes received but not yet handed out (io rule 7), allocated on the
+    // first small read.
+    std::unique_ptr<char[]> input;
+    std::uint32_t input_pos = 0;
+    std::uint32_t input_len = 0;
+
+    [[nodiscard]] bool can_read() const noexcept { return readable || read_closed; }
 };
 
 class Reactor {
