@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
         auto listener = TcpListener::bind("127.0.0.1:0");
         const auto address = listener.local_address();
         auto server = weft::spawn_task(serve(std::move(listener), 3));
-        auto [a, b, c] = co_await weft::join3(client(address, "hello"), client(address, "from"), client(address, "weft"));
+        auto [a, b, c] =
+            co_await weft::join3(client(address, "hello"), client(address, "from"), client(address, "weft"));
         std::cout << "echo: " << a << "\necho: " << b << "\necho: " << c << '\n';
         co_await server;
     });

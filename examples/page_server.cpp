@@ -17,8 +17,8 @@ using weft::net::TcpStream;
 namespace {
 
 std::string page(const std::string& title) {
-    const std::string body = "<!DOCTYPE html><html><head><title>" + title +
-                             "</title></head><body><h1>" + title + "</h1></body></html>";
+    const std::string body =
+        "<!DOCTYPE html><html><head><title>" + title + "</title></head><body><h1>" + title + "</h1></body></html>";
     return "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n\r\n" + body;
 }
