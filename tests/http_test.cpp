@@ -191,3 +191,32 @@ TEST(Html, elements_keep_their_document_alive) {
     }
     EXPECT_EQ(title->inner_html(), "kept");
 }
+
+TEST(Http, large_bodies_across_many_reads) {
+    std::string body(3 << 20, 'x');
+    body += "<title>end</title>";
+    std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t i = 0; i < body.size(); i += 100000) {
+        const std::string part = body.substr(i, 100000);
+        char len[32];
+        std::snprintf(len, sizeof len, "%zx\r\n", part.size());
+        chunked += len + part + "\r\n";
+    }
+    chunked += "0\r\n\r\n";
+    std::map<std::string, Route> r;
+    r["/big"] = {http_response(body)};
+    r["/big-chunked"] = {chunked};
+    TestHttpServer server(r);
+    weft::block_on([&]() -> Task<> {
+        EXPECT_TRUE(co_await body_of(server.url("/big")) == body);
+        const std::string text = co_await body_of(server.url("/big-chunked"));
+        EXPECT_EQ(text.size(), body.size());
+        EXPECT_EQ(weft::Html::parse(text).select_first("title")->inner_html(), "end");
+    });
+}
+
+TEST(Html, inner_html_keeps_nested_markup_as_written) {
+    const auto doc = weft::Html::parse("<div id=a><p>one <i>two</i></p><!-- c --><br>three</div>");
+    EXPECT_EQ(doc.select_first("#a")->inner_html(), "<p>one <i>two</i></p><!-- c --><br>three");
+    EXPECT_EQ(doc.select_first("#a")->text(), "one twothree");
+}

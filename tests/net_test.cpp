@@ -272,3 +272,98 @@ TEST(Net, shutdown_destroys_tasks_blocked_on_sockets) {
     });
     EXPECT_EQ(life.alive, 0);
 }
+
+TEST(Net, sockets_work_under_the_paused_clock) {
+    weft::Runtime rt(paused());
+    rt.block_on([]() -> Task<> {
+        auto listener = TcpListener::bind("127.0.0.1:0");
+        auto server = weft::spawn_task(echo_one(listener));
+        auto client = co_await TcpStream::connect(listener.local_address());
+        const auto start = weft::now();
+        co_await weft::sleep(10s);  // virtual: no real wait
+        co_await client.write_all("paused");
+        std::string back(6, '\0');
+        co_await client.read_exact(back);  // real I/O: the runtime parks in epoll_wait
+        EXPECT_EQ(back, "paused");
+        // With nothing ready and a timer armed, virtual time jumps to it: a
+        // timeout around a read that has no data fires without a real wait.
+        std::array<char, 4> buf{};
+        auto none = co_await weft::timeout(1h, client.read_some(buf));
+        EXPECT_FALSE(none.has_value());
+        EXPECT_EQ(weft::now() - start, 10s + 1h);
+        client.shutdown();
+        EXPECT_EQ(co_await server, 6U);
+    });
+}
+
+TEST(Net, large_transfers_wait_for_writability_and_use_direct_reads) {
+    weft::block_on([]() -> Task<> {
+        auto listener = TcpListener::bind("127.0.0.1:0");
+        auto client = co_await TcpStream::connect(listener.local_address());
+        auto [conn, peer] = co_await listener.accept();
+        // 16 MiB: far more than the socket buffers, so write_all must wait for
+        // writability (EPOLLOUT) many times while the reader drains.
+        std::string big(16 << 20, '\0');
+        for (std::size_t i = 0; i < big.size(); ++i) {
+            big[i] = static_cast<char>('a' + i % 23);
+        }
+        auto writer = weft::spawn_task([&client, &big]() -> Task<> {
+            co_await client.write_all(big);
+            client.shutdown();
+        });
+        std::string got;
+        std::string buf(1 << 16, '\0');  // >= the input buffer: read straight into it
+        for (;;) {
+            const std::size_t n = co_await conn.read_some(buf);
+            if (n == 0) {
+                break;
+            }
+            got.append(buf.data(), n);
+        }
+        co_await writer;
+        EXPECT_EQ(got.size(), big.size());
+        EXPECT_TRUE(got == big);
+    });
+}
+
+TEST(Net, small_reads_are_served_from_the_input_buffer_in_order) {
+    weft::block_on([]() -> Task<> {
+        auto listener = TcpListener::bind("127.0.0.1:0");
+        auto client = co_await TcpStream::connect(listener.local_address());
+        auto [conn, peer] = co_await listener.accept();
+        co_await client.write_all("0123456789abcdefghij");
+        client.shutdown();
+        std::string got;
+        std::array<char, 3> buf{};
+        for (;;) {
+            const std::size_t n = co_await conn.read_some(buf);  // 3 bytes at a time
+            if (n == 0) {
+                break;
+            }
+            EXPECT_LE(n, 3U);
+            got.append(buf.data(), n);
+        }
+        EXPECT_EQ(got, "0123456789abcdefghij");
+    });
+}
+
+TEST(Net, a_cancelled_read_keeps_buffered_bytes) {
+    weft::block_on([]() -> Task<> {
+        auto listener = TcpListener::bind("127.0.0.1:0");
+        auto client = co_await TcpStream::connect(listener.local_address());
+        auto [conn, peer] = co_await listener.accept();
+        co_await client.write_all("abcdef");
+        std::array<char, 2> two{};
+        EXPECT_EQ(co_await conn.read_some(two), 2U);  // "ab"; "cdef" stays buffered
+        std::string rest(4, '\0');
+        auto r = co_await weft::timeout(1s, conn.read_exact(rest));
+        EXPECT_TRUE(r.has_value());
+        EXPECT_EQ(rest, "cdef");
+        std::array<char, 8> more{};
+        auto none = co_await weft::timeout(5ms, conn.read_some(more));  // cancelled while waiting
+        EXPECT_FALSE(none.has_value());
+        co_await client.write_all("gh");
+        EXPECT_EQ(co_await conn.read_some(more), 2U);
+        EXPECT_EQ(std::string(more.data(), 2), "gh");
+    });
+}
