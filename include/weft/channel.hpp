@@ -65,6 +65,9 @@ public:
     RecvAwaiter(const RecvAwaiter&) = delete;
     RecvAwaiter& operator=(const RecvAwaiter&) = delete;
     ~RecvAwaiter() {
+        if (yield_) {
+            waiter_.unlink();  // cancelled while yielding for the budget: nothing was taken
+        }
         if (registered_) {
             core_->cancel_receive_wait(waiter_);  // chan rule 3: nothing is consumed
             waiter_.sched->remove_external_wait();
@@ -78,10 +81,22 @@ public:
                 "Receiver::recv: a Receiver must be used on the thread that created its channel (where the "
                 "runtime that receives runs); create the channel on the receiving side");
         }
-        return core_->take_into(value_) || core_->finished();
+        if (budget_spent() && core_->ready_now()) {
+            yield_ = true;  // coop budget (task_header.hpp): yield first, take after
+            return false;
+        }
+        if (core_->take_into(value_) || core_->finished()) {
+            spend_budget();
+            return true;
+        }
+        return false;
     }
     bool await_suspend(std::coroutine_handle<> h) {
         waiter_.arm(h);
+        if (yield_) {
+            waiter_.sched->wake(&waiter_);
+            return true;
+        }
         if (!core_->register_receiver(waiter_)) {
             return false;
         }
@@ -90,6 +105,7 @@ public:
         return true;
     }
     std::optional<T> await_resume() {
+        yield_ = false;
         if (registered_) {
             registered_ = false;
             waiter_.sched->remove_external_wait();
@@ -107,6 +123,7 @@ private:
     detail::RemoteWaiter waiter_;
     std::optional<T> value_;
     bool registered_ = false;
+    bool yield_ = false;
 };
 
 template <class T>
@@ -315,7 +332,10 @@ public:
     /// or std::nullopt once the channel is closed (every Sender destroyed, or
     /// close() called) and drained. Cancel safety: a recv destroyed while
     /// waiting (a lost select, a timeout, an abort, shutdown) consumes
-    /// nothing: every value stays in the channel for the next recv. Throws
+    /// nothing: every value stays in the channel for the next recv. A recv
+    /// that completes at once counts against the task's cooperative budget
+    /// (a task draining a channel that never empties still lets the others
+    /// run every 128 values). Throws
     /// std::logic_error on a moved-from Receiver, outside a runtime, or off
     /// the channel's thread.
     [[nodiscard]] Recv<T> recv() const { return Recv<T>(this->core("Receiver::recv")); }

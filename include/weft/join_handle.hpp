@@ -49,6 +49,9 @@ public:
     JoinHandleAwaiter(const JoinHandleAwaiter&) = delete;
     JoinHandleAwaiter& operator=(const JoinHandleAwaiter&) = delete;
     ~JoinHandleAwaiter() {
+        if (yield_) {
+            waiter_.unlink();  // cancelled while yielding for the budget
+        }
         if (registered_) {
             if ((FramePrefix::of(h_.address())->flags & FramePrefix::kFinished) == 0) {
                 h_.promise().join_waiter = nullptr;
@@ -57,7 +60,7 @@ public:
         }
     }
 
-    bool await_ready() const {
+    bool await_ready() {
         if (!h_) {
             throw std::logic_error(
                 "co_await JoinHandle: the handle is empty (moved-from); await the handle that "
@@ -69,9 +72,23 @@ public:
                 "co_await JoinHandle: the task's result was already taken by an earlier co_await; "
                 "a JoinHandle yields its result once");
         }
-        return (flags & FramePrefix::kFinished) != 0;
+        if ((flags & FramePrefix::kFinished) == 0) {
+            return false;
+        }
+        if (budget_spent()) {
+            yield_ = true;  // coop budget (task_header.hpp): yield once, then take the result
+            return false;
+        }
+        spend_budget();
+        return true;
     }
     void await_suspend(std::coroutine_handle<> caller) {
+        if (yield_) {
+            waiter_.task = current_task();
+            waiter_.set_handle(caller);
+            current_scheduler()->wake(&waiter_);
+            return;
+        }
         TaskHeader& t = h_.promise();
         if (t.join_waiter != nullptr) {
             throw std::logic_error(
@@ -85,6 +102,7 @@ public:
     }
     T await_resume() {
         registered_ = false;
+        yield_ = false;
         return take_join_result(h_);
     }
 
@@ -92,6 +110,7 @@ private:
     std::coroutine_handle<TaskPromise<T>> h_;
     Waiter waiter_;
     bool registered_ = false;
+    bool yield_ = false;
 };
 
 }  // namespace detail

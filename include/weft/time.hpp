@@ -52,11 +52,23 @@ public:
     bool await_ready() {
         Scheduler& s = require_scheduler("weft::sleep");
         entry_.deadline_ns = s.to_wheel_ns(deadline_);
-        return s.expired(entry_.deadline_ns);
+        if (!s.expired(entry_.deadline_ns)) {
+            return false;
+        }
+        if (budget_spent()) {
+            yield_ = true;  // coop budget (task_header.hpp): yield once, then complete
+            return false;
+        }
+        spend_budget();
+        return true;
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         entry_.task = current_task();
         entry_.set_handle(h);
+        if (yield_) {
+            current_scheduler()->wake(&entry_);
+            return;
+        }
         current_scheduler()->arm(&entry_);
     }
     void await_resume() const noexcept {}
@@ -64,6 +76,7 @@ public:
 private:
     std::chrono::steady_clock::time_point deadline_;
     TimerEntry entry_;
+    bool yield_ = false;
 };
 
 class YieldAwaiter {
@@ -97,8 +110,10 @@ private:
 /// for the same deadline). Timers with equal deadlines fire in the order they
 /// were awaited. Cancel safety: if the awaiting coroutine is destroyed while
 /// waiting (a lost `select`, a `timeout`, an abort, runtime shutdown), the
-/// timer is removed in O(1) and leaves nothing behind. Awaiting outside a
-/// runtime throws std::logic_error.
+/// timer is removed in O(1) and leaves nothing behind. A sleep that is
+/// already due counts against the task's cooperative budget (a loop of
+/// `sleep(0ms)` still lets other tasks run). Awaiting outside a runtime
+/// throws std::logic_error.
 class [[nodiscard]] Sleep {
 public:
     explicit Sleep(std::chrono::steady_clock::time_point deadline) noexcept : deadline_(deadline) {}

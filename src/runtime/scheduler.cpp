@@ -106,6 +106,7 @@ void Scheduler::cancel(TaskHeader* t) noexcept {
 void Scheduler::run_turn(TaskHeader* t) {
     t->state &= static_cast<std::uint8_t>(~TaskHeader::kScheduled);
     tls_context.task = t;
+    tls_context.budget = kTurnBudget;
     if ((t->state & TaskHeader::kCancelRequested) != 0) {
         cancel(t);
     } else if ((t->state & TaskHeader::kStarted) == 0) {

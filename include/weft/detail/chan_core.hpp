@@ -246,6 +246,15 @@ private:
     }
 
 public:
+    // True when a receive would complete at once (a value is queued, or the
+    // channel is finished), without taking anything (home thread).
+    [[nodiscard]] bool ready_now() {
+        if (!bounded()) {
+            return !local_.empty() || remote_pending_.load(std::memory_order_acquire) || finished();
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        return !remote_.empty() || finished();
+    }
     // True when nothing more can arrive (checked after try_take found nothing).
     [[nodiscard]] bool finished() const noexcept { return no_senders() || rx_closed(); }
 

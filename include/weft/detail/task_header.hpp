@@ -125,7 +125,18 @@ struct TaskHeader : RunLink, AllLink {
 struct Context {
     Scheduler* scheduler = nullptr;
     TaskHeader* task = nullptr;
+    int budget = 0;  // awaits the running task may still complete without yielding (coop budget)
 };
+
+// Cooperative budget (fairness). A task's turn may complete at most
+// kTurnBudget awaits that need no waiting (a channel with values queued, a
+// finished JoinHandle, a sleep whose deadline passed); the next such await
+// yields first, as yield_now() does, so a task looping over always-ready
+// awaits cannot starve the others. The budget is refilled at the start of
+// every turn (Scheduler::run_turn). An await that yields for the budget
+// consumes nothing before it yields (its readiness stays: the awaiting task
+// is its only consumer), so cancelling it there loses nothing.
+inline constexpr int kTurnBudget = 128;
 inline thread_local Context tls_context{};
 
 inline Scheduler* current_scheduler() noexcept {
@@ -133,6 +144,14 @@ inline Scheduler* current_scheduler() noexcept {
 }
 inline TaskHeader* current_task() noexcept {
     return tls_context.task;
+}
+// True when the running task's budget is spent: a ready await must yield.
+inline bool budget_spent() noexcept {
+    return tls_context.budget <= 0;
+}
+// Spends one unit of the budget on an await that completes at once.
+inline void spend_budget() noexcept {
+    --tls_context.budget;
 }
 
 // Throws std::logic_error naming `what` (a function outside a runtime).

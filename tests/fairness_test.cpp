@@ -1,0 +1,105 @@
+// The cooperative budget: a task looping over awaits that never wait still
+// lets the other tasks run (task_header.hpp, "Cooperative budget").
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using weft::Task;
+using namespace std::chrono_literals;
+using namespace weft_test;
+
+TEST(Fairness, draining_a_channel_that_never_empties_lets_others_run) {
+    run_paused([]() -> Task<> {
+        auto [tx, rx] = weft::channel<int>();
+        for (int i = 0; i < 1000; ++i) {
+            (void)tx.send(i);
+        }
+        int received_when_other_ran = -1;
+        int received = 0;
+        auto other = weft::spawn_task([&]() -> Task<> {
+            received_when_other_ran = received;
+            co_return;
+        });
+        for (int i = 0; i < 1000; ++i) {
+            EXPECT_EQ(co_await rx.recv(), i);  // every value, in order, despite the yields
+            ++received;
+        }
+        co_await other;
+        EXPECT_GE(received_when_other_ran, 0);
+        EXPECT_LE(received_when_other_ran, weft::detail::kTurnBudget);  // not after all 1000
+    });
+}
+
+TEST(Fairness, a_loop_of_due_sleeps_does_not_starve_the_others) {
+    run_paused([]() -> Task<> {
+        bool stop = false;
+        std::uint64_t spins = 0;
+        auto spinner = weft::spawn_task([&]() -> Task<> {
+            while (!stop) {
+                co_await weft::sleep(0ms);  // always due: would never suspend without the budget
+                ++spins;
+            }
+        });
+        auto stopper = weft::spawn_task([&]() -> Task<> {
+            stop = true;
+            co_return;
+        });
+        co_await stopper;
+        co_await spinner;
+        EXPECT_LE(spins, static_cast<std::uint64_t>(weft::detail::kTurnBudget) + 1);  // one turn, then stop
+    });
+}
+
+TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
+    run_paused([]() -> Task<> {
+        std::vector<weft::JoinHandle<int>> handles;
+        for (int i = 0; i < 500; ++i) {
+            handles.push_back(weft::spawn_task([i]() -> Task<int> { co_return i; }));
+        }
+        co_await weft::yield_now();  // every task has finished
+        int awaited_when_other_ran = -1;
+        int awaited = 0;
+        auto other = weft::spawn_task([&]() -> Task<> {
+            awaited_when_other_ran = awaited;
+            co_return;
+        });
+        long sum = 0;
+        for (auto& h : handles) {
+            sum += co_await h;
+            ++awaited;
+        }
+        co_await other;
+        EXPECT_EQ(sum, 500L * 499 / 2);
+        EXPECT_GE(awaited_when_other_ran, 0);
+        EXPECT_LT(awaited_when_other_ran, 500);
+    });
+}
+
+TEST(Fairness, a_recv_cancelled_while_yielding_for_the_budget_loses_nothing) {
+    run_paused([]() -> Task<> {
+        auto [tx, rx] = weft::channel<int>();
+        for (int i = 0; i < 1000; ++i) {
+            (void)tx.send(i);
+        }
+        int taken = 0;
+        auto drainer = weft::spawn_task([&]() -> Task<> {
+            for (;;) {
+                (void)co_await rx.recv();
+                ++taken;
+            }
+        });
+        // The drainer takes kTurnBudget values in its first turn, then its
+        // next recv yields; abort it there.
+        while (taken < weft::detail::kTurnBudget) {
+            co_await weft::yield_now();
+        }
+        const int before = taken;
+        drainer.abort();
+        co_await weft::yield_now();
+        EXPECT_EQ(co_await rx.recv(), before);  // the value the cancelled recv was about to take
+    });
+}
