@@ -289,6 +289,17 @@ TEST(Misuse, worker_threads_are_not_supported_yet) {
     }
 }
 
+TEST(Misuse, more_than_1024_worker_threads_names_the_limit) {
+    weft::Runtime::Options o;
+    o.worker_threads = 5000;
+    try {
+        weft::Runtime rt(std::move(o));
+        FAIL() << "expected std::invalid_argument";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("5000 is more than the 1024"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Misuse, a_deadlock_is_reported_instead_of_hanging) {
     weft::Runtime rt(paused());
     std::string msg = logic_error_of([&] {

@@ -16,7 +16,9 @@
 
 namespace weft {
 
-/// An executor of tasks with its timers and clock. `Runtime()` is a
+/// An executor of tasks with its timers and clock, its I/O reactor (created
+/// with its first socket) and its blocking pool (started by the first
+/// `spawn_blocking`). `Runtime()` is a
 /// current-thread runtime: every task runs on the thread that calls
 /// `block_on`, one at a time, in a deterministic FIFO order. A Runtime is not
 /// thread-safe: use it from one thread; `block_on` may be called again after
@@ -50,8 +52,8 @@ public:
     /// A current-thread runtime with the real clock.
     Runtime() : Runtime(Options{}) {}
     /// A runtime built from `options`; throws std::invalid_argument for
-    /// `worker_threads >= 1` (not supported yet) and for
-    /// `max_blocking_threads == 0`.
+    /// `worker_threads >= 1` (not supported yet; above 1,024 it names that
+    /// limit) and for `max_blocking_threads == 0`.
     explicit Runtime(Options options);
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;

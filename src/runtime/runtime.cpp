@@ -5,6 +5,10 @@
 namespace weft {
 
 Runtime::Runtime(Options options) {
+    if (options.worker_threads > 1024) {
+        throw std::invalid_argument("weft::Runtime: worker_threads = " + std::to_string(options.worker_threads) +
+                                    " is more than the 1024 a runtime may have");
+    }
     if (options.worker_threads != 0) {
         throw std::invalid_argument(
             "weft::Runtime: worker_threads = " + std::to_string(options.worker_threads) +
