@@ -2,6 +2,9 @@
 //
 //   weft-bench <workload> [N] [st|mt]      one workload, one line
 //   weft-bench                             every workload, default sizes
+//   weft-bench stream_iter [N]             streams against a plain loop
+//   weft-bench scaling [N] [workers]       CPU-bound tasks (multi-thread issue)
+//   weft-bench chan_memory [N]             a channel's memory, full and drained
 //
 // Each prints `workload=<name> runtime=weft flavor=<f> n=<N> ns_per_op=<x>
 // total_ms=<y>`, timed from inside (runtime construction included, as the
@@ -396,6 +399,57 @@ std::uint64_t tcp_echo(weft::Runtime& rt, std::uint64_t n) {
     });
 }
 
+// ---- scaling (multi-thread issue; not a WORKLOADS.md workload): N CPU-bound
+// tasks of about 10 us each (a fixed xorshift loop), spawned from the main
+// task and joined; one op is one task. `weft-bench scaling [N] [workers]`:
+// workers 0 (or 1) is the current-thread runtime; more needs the pool runtime.
+std::uint64_t burn(std::uint64_t seed) {
+    std::uint64_t x = seed | 1U;
+    for (int i = 0; i < 6000; ++i) {  // about 10 us on the 2-core development machine
+        x ^= x << 13U;
+        x ^= x >> 7U;
+        x ^= x << 17U;
+    }
+    return x;
+}
+
+int scaling(std::uint64_t n, std::size_t workers) {
+    try {
+        const auto t0 = std::chrono::steady_clock::now();
+        weft::Runtime::Options o;
+        o.worker_threads = workers <= 1 ? 0 : workers;
+        weft::Runtime rt(std::move(o));
+        const std::uint64_t got = rt.block_on([n]() -> Task<std::uint64_t> {
+            std::vector<weft::JoinHandle<std::uint64_t>> handles;
+            handles.reserve(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                handles.push_back(weft::spawn_task([i]() -> Task<std::uint64_t> { co_return burn(i); }));
+            }
+            std::uint64_t acc = 0;
+            for (auto& h : handles) {
+                acc ^= co_await h;
+            }
+            co_return acc;
+        });
+        const auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        std::uint64_t want = 0;
+        for (std::uint64_t i = 0; i < n; ++i) {
+            want ^= burn(i);
+        }
+        if (got != want) {
+            std::fprintf(stderr, "workload=scaling FAILED: wrong checksum\n");
+            return 1;
+        }
+        std::printf("workload=scaling runtime=weft workers=%zu n=%llu ns_per_op=%.3f total_ms=%.3f\n",
+                    workers <= 1 ? std::size_t{1} : workers, static_cast<unsigned long long>(n),
+                    ns / static_cast<double>(n), ns / 1e6);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "workload=scaling workers=%zu FAILED: %s\n", workers, e.what());
+        return 1;
+    }
+}
+
 // ---- stream_iter (issue: streams; not a WORKLOADS.md workload): N integers
 // through stream_from_iter + map + filter, summed, against a plain for loop
 // doing the same work (the book's listings 17-21/17-22: double each value,
@@ -510,6 +564,10 @@ int main(int argc, char** argv) {
         }
         rc |= stream_iter(10'000'000);
         return rc;
+    }
+    if (std::string_view(argv[1]) == "scaling") {
+        return scaling(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000,
+                       argc > 3 ? static_cast<std::size_t>(std::strtoull(argv[3], nullptr, 10)) : 1);
     }
     if (std::string_view(argv[1]) == "stream_iter") {
         return stream_iter(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000);
