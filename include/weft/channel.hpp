@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "weft/detail/chan_core.hpp"
+#include "weft/detail/config.hpp"
 
 namespace weft {
 
@@ -74,7 +75,7 @@ public:
         }
     }
 
-    bool await_ready() {
+    WEFT_ALWAYS_INLINE bool await_ready() {
         require_scheduler("Receiver::recv");
         if (!core_->on_home_thread()) {
             throw std::logic_error(
@@ -104,7 +105,7 @@ public:
         waiter_.sched->add_external_wait();
         return true;
     }
-    std::optional<T> await_resume() {
+    WEFT_ALWAYS_INLINE std::optional<T> await_resume() {
         yield_ = false;
         if (registered_) {
             registered_ = false;

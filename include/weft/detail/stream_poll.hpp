@@ -38,6 +38,7 @@
 #include <optional>
 #include <utility>
 
+#include "weft/detail/config.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/task_header.hpp"
 
@@ -97,12 +98,12 @@ public:
         }
     }
 
-    bool await_ready() { return s_->poll_next(item_, Waker{this}); }
+    WEFT_ALWAYS_INLINE bool await_ready() { return s_->poll_next(item_, Waker{this}); }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         h_ = h;
         pending_ = true;
     }
-    std::optional<value_type> await_resume() {
+    WEFT_ALWAYS_INLINE std::optional<value_type> await_resume() {
         if (error_) [[unlikely]] {
             std::rethrow_exception(std::exchange(error_, nullptr));
         }
