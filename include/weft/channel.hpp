@@ -265,7 +265,7 @@ public:
     /// true SendResult when queued; a false one holding `value` when the
     /// receiver is gone or closed. Throws std::logic_error on a moved-from
     /// Sender. Values sent through one Sender arrive in order.
-    SendResult<T> send(T value) {
+    WEFT_ALWAYS_INLINE SendResult<T> send(T value) {
         if (this->core("Sender::send")->send(value)) {
             return SendResult<T>();
         }
