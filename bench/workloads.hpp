@@ -15,8 +15,8 @@ namespace weft_bench {
 std::uint64_t tcp_echo(weft::Runtime& rt, std::uint64_t n);
 
 // Lines of their own (each returns the process exit status):
-int chan_memory(std::uint64_t n);                  // a channel's memory, full and drained
+int chan_memory(std::uint64_t n);                   // a channel's memory, full and drained
 int scaling(std::uint64_t n, std::size_t workers);  // CPU-bound tasks, by worker count
-int stream_iter(std::uint64_t n);                  // streams against a plain loop
+int stream_iter(std::uint64_t n);                   // streams against a plain loop
 
 }  // namespace weft_bench

@@ -38,11 +38,31 @@ Scheduler::Scheduler(SchedulerConfig cfg)
     : paused_(cfg.paused_clock),
       origin_(clock::now()),
       on_unhandled_(std::move(cfg.on_unhandled_exception)),
-      max_blocking_threads_(cfg.max_blocking_threads) {}
+      max_blocking_threads_(cfg.max_blocking_threads),
+      endpoint_(new RemoteEndpoint) {
+    endpoint_->owner = this;
+}
 
 Scheduler::~Scheduler() {
     shutdown();
     blocking_.reset();  // waits for running jobs (pool rule 1) while the inbox still exists
+    {
+        std::lock_guard<std::mutex> lock(endpoint_->mu);
+        endpoint_->owner = nullptr;  // no more posts
+    }
+    endpoint_->release();
+    // Posts already queued (channel pokes) run now, so that they release what
+    // they hold; every task is gone, so they wake nobody.
+    drain_remote();
+}
+
+bool RemoteEndpoint::post(Waiter* w) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (owner == nullptr) {
+        return false;
+    }
+    owner->wake_remote(w);  // the owner clears `owner` under mu before it dies
+    return true;
 }
 
 Reactor& Scheduler::reactor() {
@@ -167,7 +187,11 @@ bool Scheduler::drain_remote() {
     }
     const bool any = !inbox_drain_.empty();
     for (Waiter* w : inbox_drain_) {
-        wake(w);
+        if (w->task == nullptr) {
+            w->resume();  // a callback posted through the endpoint (a channel poke)
+        } else {
+            wake(w);
+        }
     }
     inbox_drain_.clear();
     return any;

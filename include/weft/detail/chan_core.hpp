@@ -6,9 +6,20 @@
 //             atomic read-modify-write on that path.
 //   remote_   values sent from any other thread, under mu_; remote_pending_
 //             tells the home thread, with one plain load, that there are some.
-//   waiting_  the receiver's registration while it waits (atomic).
+//   waiting_  the receiver's registration while it waits: a plain pointer,
+//             touched only on the home thread (no atomic read-modify-write
+//             on the wake path).
+//   rx_ep_    the endpoint of the runtime the receiver last waited in
+//             (counted; set under mu_ by the home thread): where other
+//             threads post a poke.
+//   poke_     a callback waiter posted to rx_ep_ by other threads ("values
+//             or a close arrived"); it runs on the receiver's runtime thread
+//             between task turns and wakes the receiver if it waits. At most
+//             one is queued at a time (poke_queued_, under mu_); a queued
+//             poke holds a reference to the channel.
 //   senders_  live Senders; the channel closes when it drops to zero.
-//   refs_     live handles (senders and the receiver); the last one deletes.
+//   refs_     live handles (senders and the receiver) and a queued poke; the
+//             last one deletes.
 //   Bounded channels keep every value in remote_ (all under mu_), with the
 //   senders that wait for room in send_waiters_ (FIFO).
 //
@@ -19,18 +30,19 @@
 //   2. A home-thread send first moves remote_ behind local_ when
 //      remote_pending_ is set: one Sender that moved between threads keeps its
 //      values in order (values of different senders may interleave).
-//   3. The receiver is woken by whoever takes waiting_ with an exchange. A
-//      waker on another thread than the receiver's runtime does it under mu_
-//      and hands the waiter to that runtime's inbox before unlocking; a waker
-//      on the receiver's runtime thread wakes it locally. A receive awaiter
-//      destroyed while waiting takes mu_ and either takes waiting_ back itself
-//      or finds its waiter in its runtime's inbox or its task's ready list and
-//      removes it: a cancelled receive never consumes a value (values are only
-//      taken when the receive completes).
-//   4. Registration against remote senders is a Dekker pair: the receiver
-//      stores waiting_ then reads remote_pending_/senders_; a remote sender
-//      stores remote_pending_ (or drops senders_) then exchanges waiting_ (all
-//      seq_cst), so at least one of them sees the other.
+//   3. Only the home thread touches waiting_: it wakes the receiver directly
+//      (a home-thread send, a close). Another thread never touches the
+//      receiver's waiter: after queueing its value (or dropping the last
+//      sender) under mu_, it posts poke_ to rx_ep_ unless one is queued, and
+//      the poke wakes the receiver on its own thread. So a receive awaiter
+//      destroyed while waiting only clears waiting_ (or unlinks its wake from
+//      its task's ready list): a cancelled receive never consumes a value
+//      (values are only taken when the receive completes).
+//   4. No lost wakeup: the receiver sets rx_ep_ (under mu_) before it first
+//      waits, then sets waiting_ and checks for values; a remote send made
+//      after that check posts a poke (or finds one queued that has not run
+//      yet), and the poke checks for values again, on the home thread, after
+//      taking mu_.
 #pragma once
 
 #include <atomic>
@@ -94,10 +106,17 @@ struct SendWaiter : RemoteWaiter {
 template <class T>
 class ChanCore {
 public:
-    explicit ChanCore(std::size_t capacity) : home_(this_thread_tag()), capacity_(capacity) {}
+    explicit ChanCore(std::size_t capacity) : home_(this_thread_tag()), capacity_(capacity) {
+        poke_cb_.core = this;
+        poke_.set_callback(&poke_cb_);  // no task: run as the inbox is drained
+    }
     ChanCore(const ChanCore&) = delete;
     ChanCore& operator=(const ChanCore&) = delete;
-    ~ChanCore() = default;
+    ~ChanCore() {
+        if (rx_ep_ != nullptr) {
+            rx_ep_->release();
+        }
+    }
 
     [[nodiscard]] bool bounded() const noexcept { return capacity_ != 0; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
@@ -110,9 +129,14 @@ public:
         refs_.fetch_add(1, std::memory_order_relaxed);
     }
     void drop_sender() noexcept {
-        // seq_cst: chan rule 4 (the closing side of the Dekker pair).
-        if (senders_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-            notify_receiver();
+        // acq_rel: the receiver that sees zero also sees the values sent before.
+        if (senders_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            if (on_home_thread()) {
+                wake_local();  // chan rule 3
+            } else {
+                std::lock_guard<std::mutex> lock(mu_);
+                post_poke_locked();
+            }
         }
         release();
     }
@@ -153,9 +177,7 @@ public:
                 remote_pending_.store(false, std::memory_order_relaxed);
             }
             local_.push(std::move(v));
-            if (waiting_.load(std::memory_order_relaxed) != nullptr) {
-                notify_receiver();
-            }
+            wake_local();  // chan rule 3
             return true;
         }
         std::lock_guard<std::mutex> lock(mu_);
@@ -163,8 +185,9 @@ public:
             return false;
         }
         remote_.push(std::move(v));
-        remote_pending_.store(true, std::memory_order_seq_cst);  // chan rule 4
-        wake_receiver_locked();
+        // release: the home thread's acquire load sees the values pushed before.
+        remote_pending_.store(true, std::memory_order_release);
+        post_poke_locked();  // chan rule 3
         return true;
     }
 
@@ -177,7 +200,7 @@ public:
         }
         if (send_waiters_.empty() && remote_.size() < capacity_) {
             remote_.push(std::move(v));
-            wake_receiver_locked();
+            notify_receiver_locked();
             return true;
         }
         return false;
@@ -192,7 +215,7 @@ public:
         if (send_waiters_.empty() && remote_.size() < capacity_) {
             remote_.push(std::move(*w.value));
             w.handed_over = true;
-            wake_receiver_locked();
+            notify_receiver_locked();
             return false;
         }
         send_waiters_.push_back(&w);
@@ -258,38 +281,36 @@ public:
     // True when nothing more can arrive (checked after try_take found nothing).
     [[nodiscard]] bool finished() const noexcept { return no_senders() || rx_closed(); }
 
-    // Publishes the receiver's waiter; false if it must not suspend after all
-    // (something arrived or the channel closed meanwhile: chan rule 4).
+    // Publishes the receiver's waiter (home thread); false if it must not
+    // suspend after all (something arrived or the channel closed: chan rule 4).
     bool register_receiver(RemoteWaiter& w) {
-        // Only this (home) thread stores a waiter; others only take it away.
-        if (waiting_.load(std::memory_order_relaxed) != nullptr) {
+        if (waiting_ != nullptr) {
             throw std::logic_error(
                 "Receiver::recv: another recv is already waiting on this Receiver; a Receiver has a single "
                 "consumer, so await one recv at a time");
         }
-        waiting_.store(&w, std::memory_order_seq_cst);
-        bool maybe_ready = no_senders() || rx_closed();
-        if (bounded()) {
+        RemoteEndpoint* ep = w.sched->endpoint();
+        if (ep != rx_ep_) {  // rx_ep_ is written only here, on this thread
+            ep->retain();
             std::lock_guard<std::mutex> lock(mu_);
-            maybe_ready = maybe_ready || !remote_.empty();
-        } else {
-            maybe_ready = maybe_ready || remote_pending_.load(std::memory_order_seq_cst) || !local_.empty();
-        }
-        if (maybe_ready) {
-            RemoteWaiter* expected = &w;
-            if (waiting_.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) {
-                return false;
+            if (rx_ep_ != nullptr) {
+                rx_ep_->release();
             }
-            // Someone already took it: its wake is on the way, so suspend.
+            rx_ep_ = ep;
+        }
+        waiting_ = &w;
+        if (ready_now()) {
+            waiting_ = nullptr;
+            return false;
         }
         return true;
     }
     // The receiver's awaiter is destroyed while registered (chan rule 3).
     void cancel_receive_wait(RemoteWaiter& w) noexcept {
-        std::lock_guard<std::mutex> lock(mu_);
-        RemoteWaiter* expected = &w;
-        if (!waiting_.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) {
-            w.cancel_delivered_wake();
+        if (waiting_ == &w) {
+            waiting_ = nullptr;
+        } else {
+            w.unlink();  // woken on this thread but not resumed: drop the wake
         }
     }
 
@@ -300,30 +321,51 @@ private:
             delete this;
         }
     }
-    void notify_receiver() {
-        if (waiting_.load(std::memory_order_seq_cst) == nullptr) {
-            return;
+    // Home thread: wakes the receiver if it waits (chan rule 3).
+    void wake_local() noexcept {
+        if (waiting_ != nullptr) {
+            RemoteWaiter* w = std::exchange(waiting_, nullptr);
+            w->sched->wake(w);
         }
+    }
+    // Under mu_ (bounded sends): wakes the receiver from whichever thread.
+    void notify_receiver_locked() {
         if (on_home_thread()) {
-            // The receiver waits on this thread's runtime, which is running
-            // this code: a local wake (chan rules 1 and 3). Off the home thread
-            // the waiter may not be touched without mu_.
-            if (RemoteWaiter* w = waiting_.exchange(nullptr, std::memory_order_seq_cst)) {
-                w->sched->wake(w);
-            }
-            return;
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        wake_receiver_locked();
-    }
-    void wake_receiver_locked() {
-        if (waiting_.load(std::memory_order_seq_cst) == nullptr) {
-            return;
-        }
-        if (RemoteWaiter* w = waiting_.exchange(nullptr, std::memory_order_seq_cst)) {
-            w->wake_from_anywhere();
+            wake_local();
+        } else {
+            post_poke_locked();
         }
     }
+    // Under mu_, off the home thread: asks the receiver's runtime to look.
+    void post_poke_locked() noexcept {
+        if (rx_ep_ == nullptr || poke_queued_) {
+            return;  // no receiver has waited yet, or a poke is on its way (chan rule 4)
+        }
+        poke_queued_ = true;
+        // relaxed: the poke's reference is made from the caller's.
+        refs_.fetch_add(1, std::memory_order_relaxed);
+        if (!rx_ep_->post(&poke_)) {
+            poke_queued_ = false;                           // the runtime is gone: nobody waits there
+            refs_.fetch_sub(1, std::memory_order_relaxed);  // the caller's reference remains
+        }
+    }
+    // The poke, on the receiver's runtime thread (chan rule 4).
+    static void on_poke(WakeCallback* cb) {
+        ChanCore* c = static_cast<PokeCallback*>(cb)->core;
+        {
+            std::lock_guard<std::mutex> lock(c->mu_);
+            c->poke_queued_ = false;
+        }
+        if (c->waiting_ != nullptr && c->ready_now()) {
+            c->wake_local();
+        }
+        c->release();
+    }
+
+    struct PokeCallback : WakeCallback {
+        PokeCallback() noexcept { fn = &ChanCore::on_poke; }
+        ChanCore* core = nullptr;
+    };
 
     const void* const home_;
     const std::size_t capacity_;
@@ -332,7 +374,11 @@ private:
     BlockQueue<T> remote_;   // guarded by mu_
     ListHead send_waiters_;  // guarded by mu_
     std::atomic<bool> remote_pending_{false};
-    std::atomic<RemoteWaiter*> waiting_{nullptr};
+    RemoteWaiter* waiting_ = nullptr;  // home thread only (chan rule 3)
+    RemoteEndpoint* rx_ep_ = nullptr;  // written by the home thread under mu_
+    PokeCallback poke_cb_;
+    Waiter poke_;
+    bool poke_queued_ = false;  // guarded by mu_
     std::atomic<std::size_t> senders_{1};
     std::atomic<bool> rx_closed_{false};
     std::atomic<std::size_t> refs_{2};

@@ -9,7 +9,10 @@
 //   timers_      the timing wheel; its entries live in sleeping frames.
 //   inbox_       waiters woken from other threads (wake_remote), moved to
 //                their tasks' ready lists by the runtime thread; guarded by
-//                remote_mu_, with remote_cv_ to wake a parked runtime.
+//                remote_mu_, with remote_cv_ to wake a parked runtime. A
+//                waiter without a task is a callback (a channel's poke,
+//                posted through the RemoteEndpoint) and runs as it is
+//                drained, between task turns.
 //   unhandled_   exceptions of detached tasks, reported between turns so that
 //                a throwing on_unhandled_exception handler surfaces from
 //                block_on instead of from inside a coroutine's final step.
@@ -50,6 +53,31 @@ namespace weft::detail {
 
 class BlockingPool;
 class Reactor;
+class Scheduler;
+
+// A runtime's address for other threads that may outlive it: a channel keeps
+// one (counted) to post "this channel has values for your receiver" from any
+// thread, even after the runtime is gone (the post is then dropped). The
+// scheduler clears `owner` under `mu` before it dies.
+struct RemoteEndpoint {
+    std::mutex mu;
+    Scheduler* owner = nullptr;  // guarded by mu
+    std::atomic<std::size_t> refs{1};
+
+    void retain() noexcept {
+        // relaxed: a new reference is made from an existing one.
+        refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    void release() noexcept {
+        // acq_rel: the last owner sees every other owner's writes before deleting.
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+    // Hands `w` (a callback waiter without a task) to the owner's inbox;
+    // false when the runtime is gone. Thread-safe.
+    bool post(Waiter* w);
+};
 
 struct SchedulerConfig {
     bool paused_clock = false;
@@ -128,6 +156,8 @@ public:
     // lock of the primitive it waits on) until this returns, so that the
     // waiter's cancellation can find it here (cancel_remote).
     void wake_remote(Waiter* w);
+    // This runtime's endpoint (see RemoteEndpoint); not counted for the caller.
+    [[nodiscard]] RemoteEndpoint* endpoint() const noexcept { return endpoint_; }
     // Runtime thread: takes `w` out of the inbox if it is there.
     void cancel_remote(Waiter* w) noexcept;
     // Runtime thread: a task now waits on something another thread may
@@ -192,6 +222,7 @@ private:
     std::size_t blocking_jobs_ = 0;  // guarded by remote_mu_
 
     std::size_t max_blocking_threads_;
+    RemoteEndpoint* endpoint_;
     std::unique_ptr<Reactor> reactor_;
     bool parked_in_epoll_ = false;  // guarded by remote_mu_: wakes go through the eventfd
     std::unique_ptr<BlockingPool> blocking_;
