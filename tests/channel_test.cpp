@@ -378,3 +378,32 @@ TEST(Oneshot, awaiting_from_two_places_at_once_throws) {
                  }),
                  std::logic_error);
 }
+
+TEST(Channel, a_receiver_outlives_its_runtime_and_waits_again_in_the_next) {
+    auto [tx, rx] = weft::channel<int>();
+    std::thread first([tx]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        (void)tx.send(1);
+    });
+    {
+        weft::Runtime rt;
+        EXPECT_EQ(rt.block_on([&rx]() -> Task<std::optional<int>> { co_return co_await rx.recv(); }), 1);
+    }  // the runtime is gone; the channel still points at its endpoint
+    first.join();
+    std::thread late([tx]() mutable { (void)tx.send(2); });  // posts to the dead endpoint: dropped
+    late.join();
+    std::thread third([tx = std::move(tx)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        (void)tx.send(3);
+    });
+    weft::Runtime rt2;
+    auto got = rt2.block_on([&rx]() -> Task<std::vector<int>> {
+        std::vector<int> out;
+        while (auto v = co_await rx.recv()) {  // waits in the new runtime: its endpoint now
+            out.push_back(*v);
+        }
+        co_return out;
+    });
+    third.join();
+    EXPECT_EQ(got, (std::vector<int>{2, 3}));
+}

@@ -51,9 +51,19 @@ Scheduler::~Scheduler() {
         endpoint_->owner = nullptr;  // no more posts
     }
     endpoint_->release();
-    // Posts already queued (channel pokes) run now, so that they release what
-    // they hold; every task is gone, so they wake nobody.
-    drain_remote();
+    // Pokes already queued run now, so that they release the channels they
+    // hold; every task is gone, so they wake nobody (and no other entry can
+    // be left: a waiter's cancellation takes it out of the inbox).
+    std::vector<Waiter*> left;
+    {
+        std::lock_guard<std::mutex> lock(remote_mu_);
+        left.swap(inbox_);
+    }
+    for (Waiter* w : left) {
+        if (w->task == nullptr) {
+            w->resume();
+        }
+    }
 }
 
 bool RemoteEndpoint::post(Waiter* w) {
