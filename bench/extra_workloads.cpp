@@ -202,6 +202,41 @@ int scaling(std::uint64_t n, std::size_t workers) {
     }
 }
 
+// ---- interval_paused (issue: streams): an interval of 1 ms consumed for 10 s
+// of paused (virtual) time; prints how many ticks were delivered (exactly
+// 10,000 is the requirement), whether any was skipped, and the real time it
+// took.
+int interval_paused() {
+    using namespace std::chrono_literals;
+    weft::Runtime::Options o;
+    o.paused_clock = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    weft::Runtime rt(std::move(o));
+    std::uint64_t ticks = 0;
+    std::uint64_t skipped = 0;
+    std::int64_t virtual_ms = 0;
+    rt.block_on([&]() -> Task<void> {
+        auto s = weft::interval(1ms);
+        const auto start = s.start();
+        std::uint64_t last = 0;
+        while (weft::now() - start < 10s) {
+            const std::uint64_t n = *co_await s.next();
+            skipped += n - last - 1;
+            last = n;
+            ++ticks;
+        }
+        virtual_ms = std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
+    });
+    const auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    std::printf(
+        "workload=interval_paused runtime=weft flavor=st n=%llu ns_per_op=%.3f total_ms=%.3f ticks=%llu "
+        "skipped=%llu virtual_ms=%lld\n",
+        static_cast<unsigned long long>(ticks), ns / static_cast<double>(ticks), ns / 1e6,
+        static_cast<unsigned long long>(ticks), static_cast<unsigned long long>(skipped),
+        static_cast<long long>(virtual_ms));
+    return ticks == 10000 && skipped == 0 && virtual_ms == 10000 ? 0 : 1;
+}
+
 // ---- stream_iter (issue: streams; not a WORKLOADS.md workload): N integers
 // through stream_from_iter + map + filter, summed, against a plain for loop
 // doing the same work (the book's listings 17-21/17-22: double each value,

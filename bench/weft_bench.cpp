@@ -3,6 +3,7 @@
 //   weft-bench <workload> [N] [st|mt]      one workload, one line
 //   weft-bench                             every workload, default sizes
 //   weft-bench stream_iter [N]             streams against a plain loop
+//   weft-bench interval_paused             1 ms ticks over 10 s of paused time
 //   weft-bench scaling [N] [workers]       CPU-bound tasks (multi-thread issue)
 //   weft-bench chan_memory [N]             a channel's memory, full and drained
 //
@@ -319,11 +320,15 @@ int main(int argc, char** argv) {
             rc |= run_one(w, w.default_n, false);
         }
         rc |= weft_bench::stream_iter(10'000'000);
+        rc |= weft_bench::interval_paused();
         return rc;
     }
     if (std::string_view(argv[1]) == "scaling") {
         return weft_bench::scaling(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000,
                                    argc > 3 ? static_cast<std::size_t>(std::strtoull(argv[3], nullptr, 10)) : 1);
+    }
+    if (std::string_view(argv[1]) == "interval_paused") {
+        return weft_bench::interval_paused();
     }
     if (std::string_view(argv[1]) == "stream_iter") {
         return weft_bench::stream_iter(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000);

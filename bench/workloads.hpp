@@ -18,5 +18,6 @@ std::uint64_t tcp_echo(weft::Runtime& rt, std::uint64_t n);
 int chan_memory(std::uint64_t n);                   // a channel's memory, full and drained
 int scaling(std::uint64_t n, std::size_t workers);  // CPU-bound tasks, by worker count
 int stream_iter(std::uint64_t n);                   // streams against a plain loop
+int interval_paused();                              // 1 ms ticks over 10 s of paused time
 
 }  // namespace weft_bench

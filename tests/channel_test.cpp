@@ -407,3 +407,14 @@ TEST(Channel, a_receiver_outlives_its_runtime_and_waits_again_in_the_next) {
     third.join();
     EXPECT_EQ(got, (std::vector<int>{2, 3}));
 }
+
+TEST(Oneshot, sender_is_closed_once_the_receiver_is_gone) {
+    auto [tx, rx] = weft::oneshot<int>();
+    EXPECT_FALSE(tx.is_closed());
+    { auto gone = std::move(rx); }
+    EXPECT_TRUE(tx.is_closed());
+    auto r = tx.send(5);
+    EXPECT_FALSE(r);
+    EXPECT_EQ(r.value(), 5);
+    EXPECT_FALSE(logic_error_of([&] { (void)tx.is_closed(); }).empty());  // used up
+}

@@ -592,3 +592,47 @@ TEST(StreamShutdown, tasks_waiting_on_streams_are_destroyed_with_no_timer_left) 
     EXPECT_EQ(life.destroyed, 2);
     EXPECT_EQ(rt.armed_timers(), 0U);
 }
+
+// ---- misuse, and the members not exercised above
+
+TEST(StreamMisuse, a_second_next_while_one_waits_throws_and_the_first_still_gets_its_item) {
+    weft::Runtime rt(paused());
+    rt.block_on([&]() -> Task<> {
+        auto ticks = weft::interval(10ms);
+        EXPECT_EQ(ticks.period(), 10ms);
+        auto first = weft::spawn_task([&ticks]() -> Task<std::uint64_t> { co_return *co_await ticks.next(); });
+        co_await weft::yield_now();  // first now waits for tick 1
+        std::string msg;
+        try {
+            (void)co_await ticks.next();
+        } catch (const std::logic_error& e) {
+            msg = e.what();
+        }
+        EXPECT_NE(msg.find("already waiting"), std::string::npos) << msg;
+        EXPECT_EQ(co_await first, 1U);         // its registration was left alone
+        EXPECT_EQ(co_await ticks.next(), 2U);  // and the stream is usable again
+    });
+    EXPECT_EQ(rt.armed_timers(), 0U);
+}
+
+TEST(ReceiverStream, close_stops_senders_and_into_inner_gives_the_receiver_back) {
+    run_paused([]() -> Task<> {
+        auto [tx, rx] = weft::channel<int>();
+        weft::ReceiverStream<int> s(std::move(rx));
+        (void)tx.send(1);
+        s.close();
+        auto refused = tx.send(2);
+        EXPECT_FALSE(refused);
+        EXPECT_EQ(refused.value(), 2);  // handed back: nothing lost
+        EXPECT_EQ(co_await s.next(), 1);
+        EXPECT_EQ(co_await s.next(), std::nullopt);
+
+        auto [tx2, rx2] = weft::channel<int>();
+        weft::ReceiverStream<int> s2(std::move(rx2));
+        (void)tx2.send(7);
+        (void)tx2.send(8);
+        EXPECT_EQ(co_await s2.next(), 7);
+        weft::Receiver<int> back = std::move(s2).into_inner();
+        EXPECT_EQ(co_await back.recv(), 8);  // the rest stayed in the channel
+    });
+}

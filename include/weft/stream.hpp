@@ -67,7 +67,9 @@ public:
     /// `co_await s.next()` yields the next item, waiting for it if needed, or
     /// `std::nullopt` once the stream has ended (and again on every later
     /// call). Rethrows what the stream's source threw (a `Stream<T>` body's
-    /// exception, once; the stream has ended after it). Cancel safety: a
+    /// exception, once; the stream has ended after it). A stream has one
+    /// consumer: awaiting a second next() while one is waiting throws
+    /// std::logic_error (and leaves the first one waiting). Cancel safety: a
     /// `next()` destroyed while waiting (a lost `select`, a `timeout`, an
     /// abort, runtime shutdown) loses no item: every item stays in the stream
     /// for the next `next()`, and the stream keeps no timer or registration.
@@ -121,9 +123,16 @@ public:
 
 protected:
     StreamBase() = default;
+    StreamBase(const StreamBase&) = default;
+    StreamBase(StreamBase&&) noexcept {}  // a moved stream has no next() waiting (stream rule 4)
+    StreamBase& operator=(const StreamBase&) = default;
+    StreamBase& operator=(StreamBase&&) noexcept { return *this; }
+    ~StreamBase() = default;
 
 private:
+    friend class detail::NextAwaiter<Derived>;
     Derived& self() noexcept { return static_cast<Derived&>(*this); }
+    bool next_waiting_ = false;  // a next() is suspended on this stream (one consumer at a time)
 };
 
 namespace detail {

@@ -41,7 +41,9 @@ public:
     [[nodiscard]] T& value() & { return get(); }
     [[nodiscard]] const T& value() const& { return const_cast<Timed*>(this)->get(); }
     [[nodiscard]] T&& value() && { return std::move(get()); }
+    /// As `value()`: the item, or throws `Elapsed`.
     [[nodiscard]] T& operator*() & { return get(); }
+    /// As `value()`, for member access: throws `Elapsed` on an error item.
     [[nodiscard]] T* operator->() { return &get(); }
     /// The `Elapsed` error; throws std::logic_error when this holds an item.
     [[nodiscard]] Elapsed error() const {
@@ -134,6 +136,7 @@ public:
 
     /// When tick 0 was (the creation time); tick n is due at start() + n * period().
     [[nodiscard]] std::chrono::steady_clock::time_point start() const noexcept { return start_; }
+    /// The time between two ticks.
     [[nodiscard]] std::chrono::nanoseconds period() const noexcept { return period_; }
 
     /// Stream protocol (detail/stream_poll.hpp).

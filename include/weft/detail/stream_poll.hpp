@@ -36,6 +36,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "weft/detail/config.hpp"
@@ -84,6 +85,13 @@ private:
     }
 };
 
+// A second next() while one waits (StreamBase::next).
+[[noreturn]] inline void throw_second_next() {
+    throw std::logic_error(
+        "Stream::next: a next() is already waiting on this stream; a stream has one consumer, so await one "
+        "next() at a time (merge two streams instead of polling one from two places)");
+}
+
 template <class S>
 class NextAwaiter : private WakeCallback {
 public:
@@ -94,14 +102,21 @@ public:
     NextAwaiter& operator=(const NextAwaiter&) = delete;
     ~NextAwaiter() {
         if (pending_) {
+            s_->next_waiting_ = false;
             s_->unregister();  // stream rules 3 and 4
         }
     }
 
-    WEFT_ALWAYS_INLINE bool await_ready() { return s_->poll_next(item_, Waker{this}); }
+    WEFT_ALWAYS_INLINE bool await_ready() {
+        if (s_->next_waiting_) [[unlikely]] {
+            throw_second_next();  // before polling: the waiting next() keeps its registration
+        }
+        return s_->poll_next(item_, Waker{this});
+    }
     void await_suspend(std::coroutine_handle<> h) noexcept {
         h_ = h;
         pending_ = true;
+        s_->next_waiting_ = true;
     }
     WEFT_ALWAYS_INLINE std::optional<value_type> await_resume() {
         if (error_) [[unlikely]] {
@@ -127,6 +142,7 @@ private:
             self->error_ = std::current_exception();
         }
         self->pending_ = false;
+        self->s_->next_waiting_ = false;
         run_from(self->h_);  // resume.hpp
     }
 
