@@ -65,7 +65,7 @@ struct TempDir {
 
 // The filesystem_error that awaiting read_to_string(path) throws.
 std::filesystem::filesystem_error read_error(const std::filesystem::path& path) {
-    return weft::block_on([path]() -> Task<std::filesystem::filesystem_error> {
+    return weft_test::run([path]() -> Task<std::filesystem::filesystem_error> {
         try {
             (void)co_await weft::read_to_string(path);
         } catch (const std::filesystem::filesystem_error& e) {
@@ -79,7 +79,7 @@ std::filesystem::filesystem_error read_error(const std::filesystem::path& path) 
 
 TEST(SpawnBlocking, runs_on_another_thread_and_returns_its_value) {
     const auto main_id = std::this_thread::get_id();
-    auto [value, ran_elsewhere] = weft::block_on([main_id]() -> Task<std::pair<int, bool>> {
+    auto [value, ran_elsewhere] = weft_test::run([main_id]() -> Task<std::pair<int, bool>> {
         auto h = weft::spawn_blocking([main_id] {
             std::this_thread::sleep_for(5ms);  // really blocks: only this pool thread waits
             return std::make_pair(42, std::this_thread::get_id() != main_id);
@@ -91,7 +91,7 @@ TEST(SpawnBlocking, runs_on_another_thread_and_returns_its_value) {
 }
 
 TEST(SpawnBlocking, the_runtime_keeps_running_tasks_while_a_job_blocks) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         Gate gate;
         auto job = weft::spawn_blocking([&gate] {
             gate.wait();
@@ -108,7 +108,7 @@ TEST(SpawnBlocking, the_runtime_keeps_running_tasks_while_a_job_blocks) {
 }
 
 TEST(SpawnBlocking, void_jobs_and_exceptions_reach_the_join_handle) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         std::atomic<int> ran{0};
         auto job = weft::spawn_blocking([&ran] { ran = 1; });  // named: see the g++ 12 note in README
         co_await job;
@@ -217,7 +217,7 @@ TEST(ReadToString, reads_a_whole_file) {
     std::string big(200000, 'x');
     big += "\nend";
     std::ofstream(file) << big;
-    auto text = weft::block_on([file]() -> Task<std::string> { co_return co_await weft::read_to_string(file); });
+    auto text = weft_test::run([file]() -> Task<std::string> { co_return co_await weft::read_to_string(file); });
     EXPECT_EQ(text, big);
 }
 

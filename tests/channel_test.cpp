@@ -292,7 +292,7 @@ TEST(Oneshot, a_thread_can_send_and_a_cancelled_await_keeps_the_value) {
 TEST(ChannelStress, four_threads_each_send_100000_and_every_value_arrives_once_in_order) {
     constexpr int kThreads = 4;
     constexpr int kPer = 100'000;
-    auto last = weft::block_on([]() -> Task<std::vector<int>> {
+    auto last = weft_test::run([]() -> Task<std::vector<int>> {
         auto [tx, rx] = weft::channel<std::pair<int, int>>();
         std::vector<std::thread> ts;
         for (int t = 0; t < kThreads; ++t) {
@@ -343,7 +343,7 @@ TEST(ChannelStress, eight_producer_tasks_each_send_100000_in_order) {
 }
 
 TEST(ChannelStress, a_sender_moving_between_threads_keeps_its_order) {
-    auto got = weft::block_on([]() -> Task<std::vector<int>> {
+    auto got = weft_test::run([]() -> Task<std::vector<int>> {
         auto [tx, rx] = weft::channel<int>();
         (void)tx.send(0);  // home thread
         std::thread t([&tx] {

@@ -231,7 +231,7 @@ TEST(Timeout, rethrows_the_operands_exception) {
 
 // The one real-clock test for timeout.
 TEST(TimeoutRealClock, gives_up_after_the_real_duration) {
-    auto r = weft::block_on([]() -> Task<std::pair<bool, std::chrono::steady_clock::duration>> {
+    auto r = weft_test::run([]() -> Task<std::pair<bool, std::chrono::steady_clock::duration>> {
         auto start = std::chrono::steady_clock::now();
         auto v = co_await weft::timeout(20ms, weft::sleep(10s));
         co_return std::make_pair(v.has_value(), std::chrono::steady_clock::now() - start);

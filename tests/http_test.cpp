@@ -58,7 +58,7 @@ Task<std::string> body_of(std::string url) {
 
 TEST(Http, get_yields_status_headers_and_text) {
     TestHttpServer server(routes());
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         auto response = co_await weft::http::get(server.url("/page"));
         EXPECT_EQ(response.status(), 200);
         EXPECT_EQ(response.header("x-test"), "yes");
@@ -72,7 +72,7 @@ TEST(Http, get_yields_status_headers_and_text) {
 
 TEST(Http, chunked_until_close_and_error_statuses) {
     TestHttpServer server(routes());
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         EXPECT_EQ(co_await body_of(server.url("/chunked")), "hello, world");
         EXPECT_EQ(co_await body_of(server.url("/until-close")), "all of this until the close");
         auto missing = co_await weft::http::get(server.url("/missing"));
@@ -83,7 +83,7 @@ TEST(Http, chunked_until_close_and_error_statuses) {
 
 TEST(Http, redirects_are_followed_and_loops_refused) {
     TestHttpServer server(routes());
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         auto r = co_await weft::http::get(server.url("/redirect-twice"));
         EXPECT_EQ(r.status(), 200);
         EXPECT_EQ(r.url(), server.url("/page"));
@@ -98,7 +98,7 @@ TEST(Http, redirects_are_followed_and_loops_refused) {
 
 TEST(Http, truncated_and_malformed_responses_name_the_url_and_reason) {
     TestHttpServer server(routes());
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         const std::string truncated = co_await http_error_of(body_of(server.url("/truncated")));
         EXPECT_NE(truncated.find(server.url("/truncated")), std::string::npos) << truncated;
         EXPECT_NE(truncated.find("truncated response"), std::string::npos) << truncated;
@@ -111,7 +111,7 @@ TEST(Http, truncated_and_malformed_responses_name_the_url_and_reason) {
 }
 
 TEST(Http, bad_urls_refused_connections_and_unknown_hosts) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         const std::string bad = co_await http_error_of(weft::http::get("not a url"));
         EXPECT_NE(bad.find("not a url"), std::string::npos) << bad;
         EXPECT_NE(bad.find("does not parse"), std::string::npos) << bad;
@@ -133,7 +133,7 @@ TEST(Http, bad_urls_refused_connections_and_unknown_hosts) {
 
 TEST(Http, timeout_cancels_a_slow_request) {
     TestHttpServer server(routes());
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         auto late = co_await weft::timeout(50ms, weft::http::get(server.url("/slow")));
         EXPECT_FALSE(late.has_value());
         auto in_time = co_await weft::timeout(5s, body_of(server.url("/slow")));
@@ -207,7 +207,7 @@ TEST(Http, large_bodies_across_many_reads) {
     r["/big"] = {http_response(body)};
     r["/big-chunked"] = {chunked};
     TestHttpServer server(r);
-    weft::block_on([&]() -> Task<> {
+    weft_test::run([&]() -> Task<> {
         EXPECT_TRUE(co_await body_of(server.url("/big")) == body);
         const std::string text = co_await body_of(server.url("/big-chunked"));
         EXPECT_EQ(text.size(), body.size());

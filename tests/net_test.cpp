@@ -57,7 +57,7 @@ Task<std::string> system_error_of(Task<T> t) {
 }  // namespace
 
 TEST(Net, echo_over_ipv4_loopback) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         const auto addr = listener.local_address();
         EXPECT_NE(addr.port(), 0);
@@ -78,7 +78,7 @@ TEST(Net, echo_over_ipv4_loopback) {
 }
 
 TEST(Net, echo_over_ipv6_loopback_and_name_resolution) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("[::1]:0");
         EXPECT_TRUE(listener.local_address().is_ipv6());
         EXPECT_EQ(listener.local_address().to_string().rfind("[::1]:", 0), 0U);
@@ -102,7 +102,7 @@ TEST(Net, echo_over_ipv6_loopback_and_name_resolution) {
 }
 
 TEST(Net, connection_refused_names_the_address_and_the_runtime_stays_usable) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         std::uint16_t port = 0;
         {
             auto probe = TcpListener::bind("127.0.0.1:0");
@@ -116,7 +116,7 @@ TEST(Net, connection_refused_names_the_address_and_the_runtime_stays_usable) {
 }
 
 TEST(Net, unknown_host_names_the_host) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         std::string msg;
         try {
             (void)co_await TcpStream::connect("no-such-host.invalid", 80);
@@ -128,7 +128,7 @@ TEST(Net, unknown_host_names_the_host) {
 }
 
 TEST(Net, peer_closing_mid_message_fails_read_exact_clearly) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto server = weft::spawn_task([&listener]() -> Task<> {
             auto [conn, peer] = co_await listener.accept();
@@ -148,7 +148,7 @@ TEST(Net, peer_closing_mid_message_fails_read_exact_clearly) {
 }
 
 TEST(Net, cancelled_read_and_accept_lose_nothing) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto none = co_await weft::timeout(5ms, listener.accept());  // nobody connects: cancelled
         EXPECT_FALSE(none.has_value());
@@ -165,7 +165,7 @@ TEST(Net, cancelled_read_and_accept_lose_nothing) {
 }
 
 TEST(Net, timeout_composes_with_connect_read_and_write) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await weft::timeout(1s, TcpStream::connect(listener.local_address()));
         if (!client.has_value()) {
@@ -187,7 +187,7 @@ TEST(Net, timeout_composes_with_connect_read_and_write) {
 }
 
 TEST(Net, shutdown_write_gives_the_peer_end_of_stream) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();
@@ -199,7 +199,7 @@ TEST(Net, shutdown_write_gives_the_peer_end_of_stream) {
 }
 
 TEST(Net, a_second_concurrent_read_is_refused) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();
@@ -227,7 +227,7 @@ TEST(Net, bad_addresses_and_busy_ports_are_reported) {
     EXPECT_EQ(SocketAddress::parse("[::1]:80").to_string(), "[::1]:80");
     EXPECT_EQ(SocketAddress::parse("10.0.0.1:443").port(), 443);
     EXPECT_FALSE(logic_error_of([] { (void)TcpListener::bind("127.0.0.1:0"); }).empty());
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto taken = TcpListener::bind("127.0.0.1:0");
         const std::string where = taken.local_address().to_string();
         std::string msg;
@@ -243,7 +243,7 @@ TEST(Net, bad_addresses_and_busy_ports_are_reported) {
 }
 
 TEST(Net, a_remote_wake_reaches_a_runtime_parked_in_epoll) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");  // the reactor now exists
         auto [tx, rx] = weft::channel<int>();
         std::thread t([tx = std::move(tx)]() mutable {
@@ -257,7 +257,7 @@ TEST(Net, a_remote_wake_reaches_a_runtime_parked_in_epoll) {
 
 TEST(Net, shutdown_destroys_tasks_blocked_on_sockets) {
     LifeCount life;
-    weft::block_on([&life]() -> Task<> {
+    weft_test::run([&life]() -> Task<> {
         auto listener = std::make_shared<TcpListener>(TcpListener::bind("127.0.0.1:0"));
         auto acceptor = weft::spawn_task([listener, &life]() -> Task<> {
             Probe p(life);
@@ -297,7 +297,7 @@ TEST(Net, sockets_work_under_the_paused_clock) {
 }
 
 TEST(Net, large_transfers_wait_for_writability_and_use_direct_reads) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();
@@ -327,7 +327,7 @@ TEST(Net, large_transfers_wait_for_writability_and_use_direct_reads) {
 }
 
 TEST(Net, small_reads_are_served_from_the_input_buffer_in_order) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();
@@ -348,7 +348,7 @@ TEST(Net, small_reads_are_served_from_the_input_buffer_in_order) {
 }
 
 TEST(Net, a_cancelled_read_keeps_buffered_bytes) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();

@@ -512,7 +512,7 @@ TEST(ReceiverStream, yields_every_value_and_ends_when_the_senders_are_gone) {
 }
 
 TEST(ReceiverStream, values_from_a_plain_thread_arrive) {
-    weft::block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto [tx, rx] = weft::channel<int>();
         std::thread t([tx = std::move(tx)]() mutable {
             for (int i = 0; i < 1000; ++i) {

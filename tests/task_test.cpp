@@ -86,7 +86,7 @@ TEST(Task, exception_is_rethrown_at_the_await) {
 }
 
 TEST(Task, block_on_rethrows_the_main_tasks_exception) {
-    EXPECT_THROW(weft::block_on(fail("main failed")), std::runtime_error);
+    EXPECT_THROW(weft_test::run(fail("main failed")), std::runtime_error);
 }
 
 TEST(Task, awaiting_a_task_twice_throws_logic_error) {
@@ -122,7 +122,7 @@ TEST(Task, awaiting_a_moved_from_task_throws_logic_error) {
 
 TEST(Task, block_on_of_an_empty_task_throws_logic_error) {
     Task<int> empty;
-    EXPECT_THROW(weft::block_on(std::move(empty)), std::logic_error);
+    EXPECT_THROW(weft_test::run(std::move(empty)), std::logic_error);
 }
 
 TEST(Task, a_million_nested_awaits_do_not_grow_the_stack) {

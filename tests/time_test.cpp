@@ -151,7 +151,7 @@ TEST(Time, a_million_concurrent_sleeps) {
 
 // The one real-clock test for sleep: it really waits.
 TEST(TimeRealClock, sleep_waits_at_least_its_duration) {
-    auto took = weft::block_on([]() -> Task<std::chrono::steady_clock::duration> {
+    auto took = weft_test::run([]() -> Task<std::chrono::steady_clock::duration> {
         auto start = std::chrono::steady_clock::now();
         co_await weft::sleep(30ms);
         co_return std::chrono::steady_clock::now() - start;
@@ -160,7 +160,7 @@ TEST(TimeRealClock, sleep_waits_at_least_its_duration) {
 }
 
 TEST(TimeRealClock, now_reads_steady_clock) {
-    auto [before, during, after] = weft::block_on(
+    auto [before, during, after] = weft_test::run(
         []() -> Task<std::tuple<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point,
                                 std::chrono::steady_clock::time_point>> {
             auto b = std::chrono::steady_clock::now();
@@ -182,6 +182,9 @@ TEST(Time, runtime_options_take_designated_initializers) {
         co_return weft::now() - start;
     });
     EXPECT_EQ(waited, 10s);
-    EXPECT_THROW(weft::Runtime(weft::Runtime::Options{.worker_threads = 2, .paused_clock = false}),
+    weft::Runtime pool(weft::Runtime::Options{.worker_threads = 2, .paused_clock = false});
+    EXPECT_EQ(pool.worker_threads(), 2U);
+    EXPECT_FALSE(pool.paused_clock());
+    EXPECT_THROW(weft::Runtime(weft::Runtime::Options{.worker_threads = 1025, .paused_clock = false}),
                  std::invalid_argument);
 }

@@ -77,10 +77,11 @@ public:
 
     WEFT_ALWAYS_INLINE bool await_ready() {
         require_scheduler("Receiver::recv");
-        if (!core_->on_home_thread()) {
+        if (!core_->claim_home()) {
             throw std::logic_error(
-                "Receiver::recv: a Receiver must be used on the thread that created its channel (where the "
-                "runtime that receives runs); create the channel on the receiving side");
+                "Receiver::recv: a Receiver must be used on its channel's home thread: the thread that created "
+                "it (current-thread runtime) or, on a pool runtime, the worker of its first receive; create the "
+                "channel on the receiving side, or move the Receiver only before its first receive");
         }
         if (budget_spent() && core_->ready_now()) {
             yield_ = true;  // coop budget (task_header.hpp): yield first, take after
@@ -345,9 +346,9 @@ public:
     /// otherwise (use `recv` to tell "empty" from "closed").
     std::optional<T> try_recv() {
         auto* c = this->core("Receiver::try_recv");
-        if (!c->on_home_thread()) {
+        if (!c->claim_home()) {
             throw std::logic_error(
-                "Receiver::try_recv: a Receiver must be used on the thread that created its channel");
+                "Receiver::try_recv: a Receiver must be used on its channel's home thread (see Receiver::recv)");
         }
         std::optional<T> out;
         c->take_into(out);

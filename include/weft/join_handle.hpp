@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -14,21 +15,29 @@ namespace weft {
 
 namespace detail {
 
-// Drops a JoinHandle's claim on a task (task_header.hpp, rules 1-2). A
-// finished task's frame is already gone; its memory, with the result, goes
-// now. A running task is detached: it frees itself when it completes.
+// Drops a JoinHandle's claim on a task (task_header.hpp, rules 1, 2 and 6).
+// A finished task's frame is already gone (or going, on another worker); its
+// memory, with the result, goes with whichever of the two is last. A running
+// task is detached: it frees itself when it completes.
 template <class T>
 void release_task(FramePrefix* p) {
-    p->clear(FramePrefix::kHandleAlive);
-    if (p->has(FramePrefix::kFrameGone)) {
-        std::exception_ptr unobserved;
-        if (p->has(FramePrefix::kCompleted) && p->error && !p->has(FramePrefix::kErrorObserved)) {
+    std::uint16_t before = 0;
+    std::exception_ptr unobserved;
+    {
+        std::unique_lock<std::mutex> lock;
+        if (p->shared()) {
+            lock = std::unique_lock<std::mutex>(task_lock(p));  // against the completion's check (rule 6)
+        }
+        before = p->clear(FramePrefix::kHandleAlive);
+        if ((before & FramePrefix::kCompleted) != 0 && p->error && (before & FramePrefix::kErrorObserved) == 0) {
             unobserved = p->error;
         }
+    }
+    if ((before & FramePrefix::kFrameGone) != 0) {
         free_task_memory<T>(p);
-        if (unobserved) {
-            report_detached_error(std::move(unobserved));
-        }
+    }
+    if (unobserved) {
+        report_detached_error(std::move(unobserved));
     }
 }
 
@@ -53,10 +62,7 @@ public:
             waiter_.unlink();  // cancelled while yielding for the budget
         }
         if (registered_) {
-            if ((FramePrefix::of(h_.address())->flags & FramePrefix::kFinished) == 0) {
-                h_.promise().join_waiter = nullptr;
-            }
-            waiter_.unlink();
+            unregister();
         }
     }
 
@@ -66,7 +72,7 @@ public:
                 "co_await JoinHandle: the handle is empty (moved-from); await the handle that "
                 "spawn_task returned");
         }
-        const std::uint16_t flags = FramePrefix::of(h_.address())->flags;
+        const std::uint16_t flags = FramePrefix::of(h_.address())->load();
         if ((flags & FramePrefix::kResultTaken) != 0) {
             throw std::logic_error(
                 "co_await JoinHandle: the task's result was already taken by an earlier co_await; "
@@ -82,12 +88,22 @@ public:
         spend_budget();
         return true;
     }
-    void await_suspend(std::coroutine_handle<> caller) {
+    bool await_suspend(std::coroutine_handle<> caller) {
         if (yield_) {
             waiter_.task = current_task();
             waiter_.set_handle(caller);
             current_scheduler()->wake(&waiter_);
-            return;
+            return true;
+        }
+        FramePrefix* p = FramePrefix::of(h_.address());
+        std::unique_lock<std::mutex> lock;
+        if (p->shared()) {
+            // Pool (task_header.hpp rule 6): registration and completion
+            // agree under the stripe lock.
+            lock = std::unique_lock<std::mutex>(task_lock(p));
+            if (p->has(FramePrefix::kFinished)) {
+                return false;  // finished meanwhile: take the result now
+            }
         }
         TaskHeader& t = h_.promise();
         if (t.join_waiter != nullptr) {
@@ -95,10 +111,10 @@ public:
                 "co_await JoinHandle: the handle is already being awaited elsewhere; only one "
                 "coroutine may await a JoinHandle at a time");
         }
-        waiter_.task = current_task();
-        waiter_.set_handle(caller);
+        waiter_.arm(caller);
         t.join_waiter = &waiter_;
         registered_ = true;
+        return true;
     }
     T await_resume() {
         registered_ = false;
@@ -107,8 +123,25 @@ public:
     }
 
 private:
+    void unregister() noexcept {
+        FramePrefix* p = FramePrefix::of(h_.address());
+        if (!p->shared()) {
+            if ((p->load() & FramePrefix::kFinished) == 0) {
+                h_.promise().join_waiter = nullptr;
+            }
+            waiter_.unlink();
+            return;
+        }
+        std::lock_guard<std::mutex> lock(task_lock(p));
+        if (h_.promise().join_waiter == &waiter_) {
+            h_.promise().join_waiter = nullptr;  // still waiting: withdraw
+        } else {
+            waiter_.cancel_delivered_wake();  // woken (maybe through this worker's inbox) but not resumed
+        }
+    }
+
     std::coroutine_handle<TaskPromise<T>> h_;
-    Waiter waiter_;
+    RemoteWaiter waiter_;
     bool registered_ = false;
     bool yield_ = false;
 };
@@ -153,7 +186,7 @@ public:
     /// True once the task has completed (returned or thrown) or was cancelled.
     /// Never blocks. Throws std::logic_error on a moved-from handle.
     [[nodiscard]] bool is_finished() const {
-        return (prefix("JoinHandle::is_finished")->flags & detail::FramePrefix::kFinished) != 0;
+        return prefix("JoinHandle::is_finished")->has(detail::FramePrefix::kFinished);
     }
 
     /// Cancels the task: it is destroyed at its current suspension point on
@@ -163,10 +196,10 @@ public:
     /// moved-from handle or when called outside the task's runtime.
     void abort() {
         detail::FramePrefix* p = prefix("JoinHandle::abort");
-        if ((p->flags & detail::FramePrefix::kFinished) != 0) {
+        if (p->has(detail::FramePrefix::kFinished)) {
             return;
         }
-        detail::require_scheduler("JoinHandle::abort").request_cancel(&h_.promise());
+        detail::require_scheduler("JoinHandle::abort").abort_task(&h_.promise());
     }
 
     /// Waits for the task; see the class comment.

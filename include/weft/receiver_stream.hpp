@@ -51,9 +51,9 @@ public:
     bool poll_next(std::optional<T>& out, const detail::Waker& w) {
         detail::ChanCore<T>* c = rx_.core("ReceiverStream::next");
         detail::Scheduler& s = detail::require_scheduler("ReceiverStream::next");
-        if (!c->on_home_thread()) {
+        if (!c->claim_home()) {
             throw std::logic_error(
-                "ReceiverStream::next: a Receiver must be used on the thread that created its channel");
+                "ReceiverStream::next: a Receiver must be used on its channel's home thread (see Receiver::recv)");
         }
         for (;;) {
             if (c->take_into(out) || c->finished()) {

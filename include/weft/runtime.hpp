@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/pool.hpp"
 #include "weft/detail/scheduler.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/spawn.hpp"
@@ -18,11 +19,15 @@ namespace weft {
 
 /// An executor of tasks with its timers and clock, its I/O reactor (created
 /// with its first socket) and its blocking pool (started by the first
-/// `spawn_blocking`). `Runtime()` is a
-/// current-thread runtime: every task runs on the thread that calls
-/// `block_on`, one at a time, in a deterministic FIFO order. A Runtime is not
-/// thread-safe: use it from one thread; `block_on` may be called again after
-/// it returns.
+/// `spawn_blocking`). `Runtime()` is a current-thread runtime: every task
+/// runs on the thread that calls `block_on`, one at a time, in a
+/// deterministic FIFO order. With `Options::worker_threads = n` (1 to 1,024)
+/// it is a pool runtime: `block_on` starts n worker threads, runs the main
+/// task and every spawned task on them (a task runs on the worker that
+/// started it; idle workers steal tasks that have not started yet), and joins
+/// the threads before it returns; the calling thread only waits. A Runtime is
+/// not thread-safe: use it from one thread; `block_on` may be called again
+/// after it returns.
 class Runtime {
 public:
     /// How to build a runtime: `Runtime(Runtime::Options{.worker_threads = 0,
@@ -30,8 +35,9 @@ public:
     /// (-Wmissing-field-initializers) when a designated initializer omits one.
     struct Options {
         /// 0 (the default): run every task on the thread that calls
-        /// `block_on`. Values >= 1 (a pool of worker threads) are not supported
-        /// yet: the constructor throws std::invalid_argument.
+        /// `block_on`. 1 to 1,024: a pool of that many worker threads that
+        /// share the tasks (work stealing; see docs/runtime.md). More than
+        /// 1,024: the constructor throws std::invalid_argument.
         std::size_t worker_threads = 0;
         /// Virtual time: whenever no task can run, the clock jumps to the next
         /// timer, so a program that sleeps 10 s finishes at once with the same
@@ -52,8 +58,9 @@ public:
     /// A current-thread runtime with the real clock.
     Runtime() : Runtime(Options{}) {}
     /// A runtime built from `options`; throws std::invalid_argument for
-    /// `worker_threads >= 1` (not supported yet; above 1,024 it names that
-    /// limit) and for `max_blocking_threads == 0`.
+    /// `worker_threads` above 1,024 (naming the limit) and for
+    /// `max_blocking_threads == 0`. Starts no thread: a pool runtime's
+    /// workers run during `block_on`.
     explicit Runtime(Options options);
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
@@ -65,7 +72,10 @@ public:
     /// terminated when the runtime shuts down. Throws std::logic_error for an
     /// empty task, when called from inside a running runtime (which it would
     /// block), and when every task is stuck waiting with no timer armed
-    /// (a deadlock). Blocks the calling thread.
+    /// (a deadlock). Blocks the calling thread. On a pool runtime the main
+    /// task runs on a worker (the calling thread waits), and a worker thread
+    /// that fails to start makes it throw std::system_error naming the
+    /// worker, after every started worker stopped: nothing is left running.
     template <class T>
     T block_on(Task<T> task);
 
@@ -85,9 +95,13 @@ public:
     ~Runtime();
 
     /// Timers armed right now (diagnostics: after block_on returns this is 0).
-    [[nodiscard]] std::size_t armed_timers() const noexcept { return sched_->armed_timers(); }
+    [[nodiscard]] std::size_t armed_timers() const noexcept {
+        return pool_ ? pool_->armed_timers() : sched_->armed_timers();
+    }
     /// True when this runtime uses the paused (virtual) clock.
-    [[nodiscard]] bool paused_clock() const noexcept { return sched_->paused_clock(); }
+    [[nodiscard]] bool paused_clock() const noexcept { return pool_ ? pool_->paused_clock() : sched_->paused_clock(); }
+    /// The number of worker threads (0 for a current-thread runtime).
+    [[nodiscard]] std::size_t worker_threads() const noexcept { return pool_ ? pool_->size() : 0; }
 
 private:
     struct ShutdownOnExit {
@@ -95,11 +109,30 @@ private:
         ~ShutdownOnExit() { s.shutdown(); }
     };
 
-    std::unique_ptr<detail::Scheduler> sched_;
+    template <class T>
+    T block_on_pool(Task<T> task);
+
+    std::unique_ptr<detail::Scheduler> sched_;  // current-thread runtime
+    std::unique_ptr<detail::Pool> pool_;        // pool runtime
 };
 
 template <class T>
+T Runtime::block_on_pool(Task<T> task) {
+    if (detail::current_scheduler() != nullptr) {
+        detail::throw_nested_block_on("weft::block_on");  // a worker would wait for itself
+    }
+    auto h = detail::TaskAccess::release(task, "weft::block_on");
+    detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
+    JoinHandle<T> main(h);  // owns the main task from here on
+    pool_->run(&h.promise());
+    return detail::take_join_result(h);
+}
+
+template <class T>
 T Runtime::block_on(Task<T> task) {
+    if (pool_) {
+        return block_on_pool(std::move(task));
+    }
     detail::EnterGuard enter(*sched_, "weft::block_on");
     auto h = detail::TaskAccess::release(task, "weft::block_on");
     detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);

@@ -60,6 +60,17 @@ public:
 
     [[nodiscard]] bool await_ready() const noexcept { return write_ ? src_->writable : src_->can_read(); }
     void await_suspend(std::coroutine_handle<> h) {
+        detail::Scheduler* here = detail::current_scheduler();
+        if (src_->home != here) {
+            if (src_->home != nullptr) {
+                throw std::logic_error(
+                    "weft::net: this socket already waited on another worker thread of the pool runtime; a socket "
+                    "stays with the worker where it first waited, so move it into another task only before its "
+                    "first wait (or use it from one task)");
+            }
+            here->reactor().add(src_);  // io rule 4: registered at its first wait
+            src_->home = here;
+        }
         detail::Waiter*& slot = write_ ? src_->writer : src_->reader;
         if (slot != nullptr) {
             throw std::logic_error(write_ ? "weft::net: a write is already in progress on this socket; await it first"
@@ -99,7 +110,7 @@ std::unique_ptr<detail::IoSource> register_fd(int fd, const char* what) {
     auto src = std::make_unique<detail::IoSource>();
     src->fd = fd;
     try {
-        detail::require_scheduler(what).reactor().add(src.get());
+        detail::require_scheduler(what);  // registered with a reactor at its first wait (io rule 4)
     } catch (...) {
         ::close(fd);
         throw;

@@ -9,6 +9,7 @@
 
 #include "weft/detail/blocking_pool.hpp"
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/pool.hpp"
 #include "weft/detail/reactor.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/task_promise.hpp"
@@ -25,11 +26,15 @@ void throw_outside_runtime(const char* what) {
                            "weft::block_on or Runtime::block_on");
 }
 
+void throw_nested_block_on(const char* what) {
+    throw std::logic_error(std::string(what) +
+                           ": called from inside a running weft runtime (or one of its worker threads), which "
+                           "would block it; co_await the task (or spawn_task it) instead");
+}
+
 EnterGuard::EnterGuard(Scheduler& s, const char* what) {
     if (tls_context.scheduler != nullptr) {
-        throw std::logic_error(std::string(what) +
-                               ": called from inside a running weft runtime, which would block it; "
-                               "co_await the task (or spawn_task it) instead");
+        throw_nested_block_on(what);
     }
     tls_context = Context{&s, nullptr};
 }
@@ -85,6 +90,9 @@ Reactor& Scheduler::reactor() {
 }
 
 BlockingPool& Scheduler::blocking_pool() {
+    if (pool_ != nullptr) {
+        return pool_->blocking_pool();  // one per runtime, shared by the workers
+    }
     if (!blocking_) {
         blocking_ = std::make_unique<BlockingPool>(max_blocking_threads_, std::chrono::seconds(10));
     }
@@ -99,11 +107,44 @@ std::size_t Scheduler::live_tasks() const noexcept {
     return n;
 }
 
+void Scheduler::add_task_to_pool(TaskHeader* t) {
+    pool_->spawn(*this, t);  // any worker may start it (pool.hpp)
+}
+
+void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
+    FramePrefix* p = t->prefix();
+    bool report = false;
+    {
+        std::lock_guard<std::mutex> lock(task_lock(p));  // task_header.hpp rule 6
+        const std::uint16_t before = p->set(how);
+        if (Waiter* jw = std::exchange(t->join_waiter, nullptr)) {
+            if (jw->task != t) {
+                static_cast<RemoteWaiter*>(jw)->wake_from_anywhere();  // under the lock: its awaiter may be leaving
+            }
+        }
+        if ((before & FramePrefix::kAbortRequested) != 0) {
+            withdraw_abort(t);  // an entry queued for this worker would name a dead task
+        }
+        report = how == FramePrefix::kCompleted && (before & FramePrefix::kHandleAlive) == 0 && p->error;
+    }
+    if (report) {
+        unhandled_.push_back(p->error);  // detached: nobody will ever see it
+    }
+    if (t == pool_->root()) {
+        pool_->stop();  // pool rule 5
+    }
+    t->handle().destroy();  // rule 2; the memory goes with whichever of frame and handle is last (rule 6)
+}
+
 void Scheduler::on_task_complete(TaskHeader* t) noexcept {
     static_cast<RunLink*>(t)->unlink();
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
     FramePrefix* p = t->prefix();
+    if (p->shared()) {
+        finish_shared(t, FramePrefix::kCompleted);
+        return;
+    }
     p->set(FramePrefix::kCompleted);
     if (Waiter* jw = t->join_waiter) {
         t->join_waiter = nullptr;
@@ -123,6 +164,10 @@ void Scheduler::cancel(TaskHeader* t) noexcept {
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
     FramePrefix* p = t->prefix();
+    if (p->shared()) {
+        finish_shared(t, FramePrefix::kCancelled);
+        return;
+    }
     p->set(FramePrefix::kCancelled);
     Waiter* jw = t->join_waiter;
     t->join_waiter = nullptr;
@@ -215,6 +260,9 @@ void Scheduler::blocking_job_started() {
 void Scheduler::blocking_job_finished() {
     std::lock_guard<std::mutex> lock(remote_mu_);
     --blocking_jobs_;
+    if (pool_ != nullptr) {
+        notified_ = true;  // a pool worker's park waits for this (pool rule 4)
+    }
     notify_parked_locked();
 }
 
@@ -238,10 +286,11 @@ void Scheduler::park(const clock::time_point* deadline) {
         return;
     }
     std::unique_lock<std::mutex> lock(remote_mu_);
+    auto woken = [&] { return !inbox_.empty() || notified_ || !aborts_.empty(); };
     if (deadline != nullptr) {
-        remote_cv_.wait_until(lock, *deadline, [&] { return !inbox_.empty(); });
+        remote_cv_.wait_until(lock, *deadline, woken);
     } else {
-        remote_cv_.wait(lock, [&] { return !inbox_.empty(); });
+        remote_cv_.wait(lock, woken);
     }
 }
 
@@ -255,7 +304,7 @@ void Scheduler::park_in_epoll(const clock::time_point* deadline) {
     }
     {
         std::lock_guard<std::mutex> lock(remote_mu_);
-        if (!inbox_.empty()) {
+        if (!inbox_.empty() || notified_ || !aborts_.empty()) {
             return;
         }
         parked_in_epoll_ = true;  // from here on, wakers write the eventfd (no lost wakeup)
@@ -319,7 +368,7 @@ void Scheduler::run(TaskHeader* root) {
             if (!unhandled_.empty()) {
                 flush_unhandled();
             }
-            if ((rp->flags & FramePrefix::kFinished) != 0) {
+            if ((rp->load() & FramePrefix::kFinished) != 0) {
                 return;
             }
             if (++turns == kTurnsBetweenTimerPolls) {
@@ -331,7 +380,7 @@ void Scheduler::run(TaskHeader* root) {
                 }
             }
         }
-        if ((rp->flags & FramePrefix::kFinished) != 0) {
+        if ((rp->load() & FramePrefix::kFinished) != 0) {
             return;
         }
         if (drain_remote()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -34,7 +35,35 @@ private:
     LifeCount* c_;
 };
 
+// The runtime flavour the tests run on: every test binary runs twice under
+// CTest, as "st.*" on current-thread runtimes and as "pool2.*" with
+// WEFT_TEST_WORKERS=2 (tests/CMakeLists.txt). Tests build their runtimes
+// from these helpers; the few that check an order only the current-thread
+// runtime defines use current_thread() explicitly.
+inline std::size_t workers() {
+    const char* v = std::getenv("WEFT_TEST_WORKERS");
+    return v == nullptr ? 0 : static_cast<std::size_t>(std::strtoul(v, nullptr, 10));
+}
+inline bool on_pool() {
+    return workers() != 0;
+}
+
+// Options for the flavour under test, real clock.
+inline weft::Runtime::Options options() {
+    weft::Runtime::Options o;
+    o.worker_threads = workers();
+    return o;
+}
+
+// Options for the flavour under test, paused clock.
 inline weft::Runtime::Options paused() {
+    weft::Runtime::Options o = options();
+    o.paused_clock = true;
+    return o;
+}
+
+// A current-thread runtime's options (paused clock), whatever the flavour.
+inline weft::Runtime::Options current_thread_paused() {
     weft::Runtime::Options o;
     o.paused_clock = true;
     return o;
@@ -44,6 +73,14 @@ inline weft::Runtime::Options paused() {
 template <class F>
 auto run_paused(F&& f) {
     weft::Runtime rt(paused());
+    return rt.block_on(std::forward<F>(f));
+}
+
+// Runs the task `f` returns on a fresh runtime with the real clock (what
+// weft::block_on does, in the flavour under test).
+template <class F>
+auto run(F&& f) {
+    weft::Runtime rt(options());
     return rt.block_on(std::forward<F>(f));
 }
 

@@ -1,9 +1,12 @@
 // The shared state of a channel (channel.hpp), and its rules.
 //
 // Pieces
-//   local_    values sent on the channel's home thread (the thread that
-//             created it, where its Receiver must be used): no lock, no
-//             atomic read-modify-write on that path.
+//   home_     the channel's home thread, where its Receiver is used: the
+//             thread that created it on a current-thread runtime; on a pool
+//             runtime (or when made outside any runtime) the thread of the
+//             Receiver's first operation, which claims it (claim_home).
+//   local_    values sent on the channel's home thread: no lock, no atomic
+//             read-modify-write on that path.
 //   remote_   values sent from any other thread, under mu_; remote_pending_
 //             tells the home thread, with one plain load, that there are some.
 //   waiting_  the receiver's registration while it waits: a plain pointer,
@@ -69,32 +72,6 @@ inline const void* this_thread_tag() noexcept {
     return &tls_thread_tag;
 }
 
-// A waiter that remembers its runtime, so that other threads can wake it.
-struct RemoteWaiter : Waiter {
-    Scheduler* sched = nullptr;
-
-    void arm(std::coroutine_handle<> h) noexcept {
-        task = current_task();
-        set_handle(h);
-        sched = current_scheduler();
-    }
-    // Wakes this waiter from any thread (chan rule 3: a caller off the
-    // waiter's runtime thread holds the primitive's lock).
-    void wake_from_anywhere() {
-        if (sched == current_scheduler()) {
-            sched->wake(this);
-        } else {
-            sched->wake_remote(this);
-        }
-    }
-    // Undoes a wake that was delivered but not yet run (the awaiter is being
-    // destroyed on its runtime's thread).
-    void cancel_delivered_wake() noexcept {
-        sched->cancel_remote(this);
-        unlink();
-    }
-};
-
 // A sender waiting for room in a bounded channel.
 template <class T>
 struct SendWaiter : RemoteWaiter {
@@ -106,7 +83,7 @@ struct SendWaiter : RemoteWaiter {
 template <class T>
 class ChanCore {
 public:
-    explicit ChanCore(std::size_t capacity) : home_(this_thread_tag()), capacity_(capacity) {
+    explicit ChanCore(std::size_t capacity) : home_(initial_home()), capacity_(capacity) {
         poke_cb_.core = this;
         poke_.set_callback(&poke_cb_);  // no task: run as the inbox is drained
     }
@@ -120,7 +97,24 @@ public:
 
     [[nodiscard]] bool bounded() const noexcept { return capacity_ != 0; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    [[nodiscard]] bool on_home_thread() const noexcept { return this_thread_tag() == home_; }
+    // relaxed: home_ is written once, by the Receiver's thread; a sender that
+    // reads it stale (nullptr) takes the remote lane, which is always right.
+    [[nodiscard]] bool on_home_thread() const noexcept {
+        return this_thread_tag() == home_.load(std::memory_order_relaxed);
+    }
+    // Receiver side: true when this thread is (or has just become) the home.
+    // A Receiver is used by one task at a time, so only one thread claims.
+    bool claim_home() noexcept {
+        const void* h = home_.load(std::memory_order_relaxed);
+        if (h == this_thread_tag()) [[likely]] {
+            return true;
+        }
+        if (h != nullptr) {
+            return false;
+        }
+        home_.store(this_thread_tag(), std::memory_order_relaxed);
+        return true;
+    }
 
     // ---- lifetime
     void add_sender() noexcept {
@@ -367,7 +361,15 @@ private:
         ChanCore* core = nullptr;
     };
 
-    const void* const home_;
+    // The creating thread on a current-thread runtime; unclaimed (nullptr)
+    // on a pool runtime or outside any runtime, where the Receiver's task may
+    // run on any worker.
+    static const void* initial_home() noexcept {
+        Scheduler* s = current_scheduler();
+        return s != nullptr && s->pool() == nullptr ? this_thread_tag() : nullptr;
+    }
+
+    std::atomic<const void*> home_;
     const std::size_t capacity_;
     BlockQueue<T> local_;
     std::mutex mu_;

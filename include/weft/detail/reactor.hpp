@@ -7,9 +7,10 @@
 //   IoSource  one per open socket, owned by the socket object (on the heap,
 //             so the socket may move): the fd, its last known readiness in
 //             each direction, and at most one waiting reader and one waiting
-//             writer. Registered once, when the socket is made, for
-//             EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered: no
-//             re-registration per operation.
+//             writer. Registered once, when an operation on it first
+//             waits, for EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered:
+//             no re-registration per operation (epoll reports a readiness
+//             that predates the registration at once).
 //
 // Rules (cited as "io rule N")
 //   1. An operation tries its system call first while its direction is
@@ -23,7 +24,11 @@
 //   3. Closing the fd removes it from epoll. Events of one epoll_wait are all
 //      handled before any task runs, so a source is never touched after its
 //      socket closed.
-//   4. Everything but Reactor::notify runs on the runtime's thread.
+//   4. Everything but Reactor::notify runs on the thread of the source's
+//      home: the scheduler whose reactor it was registered with (on a pool
+//      runtime, the worker of the task that first waited on it). A socket
+//      that already waited on one worker and then waits on another throws
+//      std::logic_error instead of being touched by two threads.
 //   6. A read that returns fewer bytes than it asked for has drained the
 //      socket, so it clears the read mark without a second, failing system
 //      call (edge-triggered epoll reports the next arrival). A hang-up sets
@@ -52,6 +57,7 @@ struct IoSource {
     static constexpr std::uint32_t kInputBuffer = 4096;
 
     int fd = -1;
+    Scheduler* home = nullptr;  // set at the first wait (io rule 4)
     Waiter* reader = nullptr;
     Waiter* writer = nullptr;
     bool readable = true;  // io rule 1: try first

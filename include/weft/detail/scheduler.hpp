@@ -52,6 +52,7 @@
 namespace weft::detail {
 
 class BlockingPool;
+class Pool;
 class Reactor;
 class Scheduler;
 
@@ -77,6 +78,26 @@ struct RemoteEndpoint {
     // Hands `w` (a callback waiter without a task) to the owner's inbox;
     // false when the runtime is gone. Thread-safe.
     bool post(Waiter* w);
+};
+
+// A waiter that remembers its scheduler, so that other threads can wake it
+// (channels, oneshot, JoinHandle on a pool runtime).
+struct RemoteWaiter : Waiter {
+    Scheduler* sched = nullptr;
+
+    void arm(std::coroutine_handle<> h) noexcept {
+        task = current_task();
+        set_handle(h);
+        sched = current_scheduler();
+    }
+    // Wakes this waiter from any thread: directly on its scheduler's thread,
+    // through its remote inbox from elsewhere. A caller off that thread holds
+    // the lock of the primitive the waiter is registered with (see
+    // Scheduler::wake_remote).
+    inline void wake_from_anywhere();
+    // Undoes a wake that was delivered but not yet run (the awaiter is being
+    // destroyed on its scheduler's thread).
+    inline void cancel_delivered_wake() noexcept;
 };
 
 struct SchedulerConfig {
@@ -137,7 +158,11 @@ public:
         }
     }
     // Registers a freshly spawned root task and queues its first turn.
-    void add_task(TaskHeader* t) noexcept {
+    void add_task(TaskHeader* t) {
+        if (pool_ != nullptr) {
+            add_task_to_pool(t);
+            return;
+        }
         t->state |= TaskHeader::kSpawned;
         tasks_.push_back(static_cast<AllLink*>(t));
         schedule(t);
@@ -148,6 +173,8 @@ public:
         t->state |= TaskHeader::kCancelRequested;
         schedule(t);
     }
+    // JoinHandle::abort from any thread (pool.hpp for the pool's protocol).
+    void abort_task(TaskHeader* t);
     void report_unhandled(std::exception_ptr e) { unhandled_.push_back(std::move(e)); }
 
     // ---- wakes from other threads
@@ -173,6 +200,33 @@ public:
 
     [[nodiscard]] std::size_t live_tasks() const noexcept;
 
+    // ---- pool runtime (pool.hpp): this scheduler is one of its workers
+    void attach_pool(Pool* pool, std::size_t index, clock::time_point origin) noexcept {
+        pool_ = pool;
+        index_ = index;
+        origin_ = origin;
+    }
+    [[nodiscard]] Pool* pool() const noexcept { return pool_; }
+    [[nodiscard]] std::size_t index() const noexcept { return index_; }
+    // The worker's loop: runs tasks until the pool stops.
+    void run_worker();
+    // Takes an unstarted task as this worker's own (its first turn runs here).
+    void adopt(TaskHeader* t) noexcept;
+    // Any thread: ends this worker's park (sticky until it next parks).
+    void notify();
+    // Pool, abort: queues "cancel t" for this worker (caller holds t's stripe
+    // lock, so t is alive until this worker takes the entry).
+    void post_abort(TaskHeader* t);
+    // Pool, this worker, under t's stripe lock: drops t's queued abort.
+    void withdraw_abort(TaskHeader* t) noexcept;
+    // Pool idle protocol (pool.hpp): what this worker waits for.
+    [[nodiscard]] bool next_timer_ns(std::int64_t& ns) const noexcept;
+    [[nodiscard]] std::size_t external_waits() const noexcept { return external_waits_; }
+    // True when its inbox has entries or a notify is pending (any thread).
+    [[nodiscard]] bool has_remote_work();
+    [[nodiscard]] bool has_blocking_jobs();
+    [[nodiscard]] std::size_t max_blocking_threads() const noexcept { return max_blocking_threads_; }
+
     // ---- I/O
     // The runtime's epoll reactor, created on first use (reactor.hpp).
     Reactor& reactor();
@@ -190,6 +244,10 @@ public:
 private:
     void run_turn(TaskHeader* t);
     void cancel(TaskHeader* t) noexcept;
+    // A pool task completed (kCompleted) or is cancelled (kCancelled).
+    void finish_shared(TaskHeader* t, std::uint16_t how) noexcept;
+    void add_task_to_pool(TaskHeader* t);
+    void clear_notified();
     bool poll_timers(bool idle);
     void flush_unhandled();
     bool drain_remote();
@@ -202,6 +260,10 @@ private:
     void park_in_epoll(const clock::time_point* deadline);
     // Blocks until a remote wake or `deadline` (if any).
     void park(const clock::time_point* deadline);
+    // The pool worker's idle step: parks until work, a timer or a stop.
+    void idle_in_pool();
+    void run_turns_in_pool(unsigned& turns);
+    bool drain_aborts();
 
     bool paused_;
     bool shutting_down_ = false;
@@ -225,8 +287,25 @@ private:
     RemoteEndpoint* endpoint_;
     std::unique_ptr<Reactor> reactor_;
     bool parked_in_epoll_ = false;  // guarded by remote_mu_: wakes go through the eventfd
+    bool notified_ = false;         // guarded by remote_mu_: a pool notify() not yet seen
+    std::vector<TaskHeader*> aborts_;  // guarded by remote_mu_ (post_abort)
+    std::atomic<bool> aborts_pending_{false};
+    Pool* pool_ = nullptr;
+    std::size_t index_ = 0;
     std::unique_ptr<BlockingPool> blocking_;
 };
+
+inline void RemoteWaiter::wake_from_anywhere() {
+    if (sched == current_scheduler()) {
+        sched->wake(this);
+    } else {
+        sched->wake_remote(this);
+    }
+}
+inline void RemoteWaiter::cancel_delivered_wake() noexcept {
+    sched->cancel_remote(this);
+    unlink();
+}
 
 // Prints an exception nobody joined to stderr (the default handler).
 void print_unhandled(const std::exception_ptr& e) noexcept;
@@ -234,6 +313,9 @@ void print_unhandled(const std::exception_ptr& e) noexcept;
 // Hands a detached task's exception to the running scheduler, or prints it
 // when no runtime runs on this thread.
 void report_detached_error(std::exception_ptr e);
+
+// Throws the std::logic_error of a block_on called inside a running runtime.
+[[noreturn]] void throw_nested_block_on(const char* what);
 
 // Makes `s` the current scheduler of this thread for its lifetime. Throws
 // std::logic_error naming `what` if a runtime already runs on this thread.

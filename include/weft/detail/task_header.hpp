@@ -31,14 +31,26 @@
 //   4. Before a task's frame is destroyed by cancellation, the task is marked
 //      kDying: wakes addressed to a dying task are dropped, so destructors that
 //      run during the destruction cannot requeue it.
-//   5. Scheduler and task state are touched only by the runtime's thread
-//      (current-thread runtime). Wakes from other threads go through the
-//      scheduler's remote inbox (added with the thread-safe primitives).
+//   5. A task's header and the scheduler state are touched only by the
+//      thread of the scheduler that runs the task: the runtime's thread
+//      (current-thread runtime) or, on a pool runtime, the task's owner
+//      worker, fixed at its first turn (pool.hpp). Wakes from other threads go
+//      through the owner's remote inbox (Scheduler::wake_remote).
+//   6. A FramePrefix's flags are read and written only through its
+//      accessors. On a pool runtime (kShared) they are atomic
+//      read-modify-writes, and the steps that must agree across threads —
+//      completion or cancellation against a JoinHandle's await, abort and
+//      release — run under the task's stripe lock (task_lock()); frame
+//      memory is freed by whichever of the frame's destruction (kFrameGone)
+//      and the handle's release (kHandleAlive) comes second, as the
+//      read-modify-write's old value tells.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <mutex>
 
 #include "weft/detail/list.hpp"
 
@@ -49,7 +61,7 @@ struct TaskHeader;
 
 struct alignas(16) FramePrefix {
     std::uint32_t size = 0;  // bytes of the whole allocation
-    std::uint16_t flags = 0;
+    std::uint16_t flags_ = 0;  // through the accessors below only (rule 6)
     std::uint16_t slot = 0;    // bytes of the result slot in front of the prefix
     std::exception_ptr error;  // what the task threw
 
@@ -60,6 +72,9 @@ struct alignas(16) FramePrefix {
     static constexpr std::uint16_t kResultTaken = 1U << 4;    // a JoinHandle await took the result
     static constexpr std::uint16_t kHasValue = 1U << 5;       // the slot holds a returned value
     static constexpr std::uint16_t kErrorObserved = 1U << 6;  // the exception was rethrown to someone
+    static constexpr std::uint16_t kShared = 1U << 7;         // spawned on a pool runtime (rule 6)
+    static constexpr std::uint16_t kAbortRequested = 1U << 8; // pool: abort() asked, not yet delivered
+    static constexpr std::uint16_t kPinned = 1U << 9;         // pool: its first turn began on `owner`
     static constexpr std::uint16_t kFinished = kCompleted | kCancelled;
 
     static FramePrefix* of(void* frame) noexcept {
@@ -67,9 +82,35 @@ struct alignas(16) FramePrefix {
     }
     void* frame() noexcept { return reinterpret_cast<char*>(this) + sizeof(FramePrefix); }
     void* base() noexcept { return reinterpret_cast<char*>(this) - slot; }
-    void set(std::uint16_t f) noexcept { flags = static_cast<std::uint16_t>(flags | f); }
-    void clear(std::uint16_t f) noexcept { flags = static_cast<std::uint16_t>(flags & ~f); }
-    [[nodiscard]] bool has(std::uint16_t f) const noexcept { return (flags & f) != 0; }
+
+    // The flags (acquire: a reader that sees kCompleted also sees the result).
+    [[nodiscard]] std::uint16_t load() const noexcept {
+        return std::atomic_ref<const std::uint16_t>(flags_).load(std::memory_order_acquire);
+    }
+    [[nodiscard]] bool has(std::uint16_t f) const noexcept { return (load() & f) != 0; }
+    [[nodiscard]] bool shared() const noexcept {
+        // relaxed: kShared is set before the task is published and never changes.
+        return (std::atomic_ref<const std::uint16_t>(flags_).load(std::memory_order_relaxed) & kShared) != 0;
+    }
+    // Sets / clears flags and returns the flags before (rule 6).
+    std::uint16_t set(std::uint16_t f) noexcept {
+        std::atomic_ref<std::uint16_t> a(flags_);
+        if (shared()) {
+            return a.fetch_or(f, std::memory_order_acq_rel);
+        }
+        const std::uint16_t old = a.load(std::memory_order_relaxed);
+        a.store(static_cast<std::uint16_t>(old | f), std::memory_order_relaxed);
+        return old;
+    }
+    std::uint16_t clear(std::uint16_t f) noexcept {
+        std::atomic_ref<std::uint16_t> a(flags_);
+        if (shared()) {
+            return a.fetch_and(static_cast<std::uint16_t>(~f), std::memory_order_acq_rel);
+        }
+        const std::uint16_t old = a.load(std::memory_order_relaxed);
+        a.store(static_cast<std::uint16_t>(old & ~f), std::memory_order_relaxed);
+        return old;
+    }
 };
 static_assert(sizeof(FramePrefix) == 16);
 
@@ -112,6 +153,7 @@ struct TaskHeader : RunLink, AllLink {
         void* continuation;             // awaited: the awaiting coroutine's frame (or a BranchSlot)
     };
     std::uint8_t state = 0;
+    Scheduler* owner = nullptr;  // pool: the worker that runs it, from its first turn (rule 5)
 
     // This task's coroutine frame (defined with the promise, task_promise.hpp).
     [[nodiscard]] std::coroutine_handle<> handle() const noexcept;
@@ -119,6 +161,10 @@ struct TaskHeader : RunLink, AllLink {
     static TaskHeader* from_run(Link* l) noexcept { return static_cast<TaskHeader*>(static_cast<RunLink*>(l)); }
     static TaskHeader* from_all(Link* l) noexcept { return static_cast<TaskHeader*>(static_cast<AllLink*>(l)); }
 };
+
+// The stripe lock of a pool task's cross-thread steps (rule 6): one of a
+// fixed set of mutexes, picked by the task's address.
+std::mutex& task_lock(const void* task) noexcept;
 
 // What is running on this thread now. Trivial types only, so that access
 // needs no TLS guard.

@@ -142,9 +142,8 @@ public:
     static void* operator new(std::size_t n) { return allocate_with_slot(n, slot_bytes<T>()); }
     static void operator delete(void* frame, std::size_t) noexcept {
         FramePrefix* p = FramePrefix::of(frame);
-        if (p->has(FramePrefix::kHandleAlive)) {
-            p->set(FramePrefix::kFrameGone);  // the JoinHandle frees it (rule 1)
-            return;
+        if ((p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0) {
+            return;  // the JoinHandle frees it (rules 1 and 6)
         }
         free_task_memory<T>(p);
     }
@@ -160,9 +159,8 @@ public:
     static void* operator new(std::size_t n) { return allocate_with_slot(n, 0); }
     static void operator delete(void* frame, std::size_t) noexcept {
         FramePrefix* p = FramePrefix::of(frame);
-        if (p->has(FramePrefix::kHandleAlive)) {
-            p->set(FramePrefix::kFrameGone);
-            return;
+        if ((p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0) {
+            return;  // the JoinHandle frees it (rules 1 and 6)
         }
         free_task_memory<void>(p);
     }

@@ -1,0 +1,193 @@
+// A pool worker's loop: the current-thread scheduler's turns, plus taking
+// unstarted tasks, parking when idle and the cross-thread task steps (abort,
+// completion). Design and rules: weft/detail/pool.hpp.
+#include <algorithm>
+#include <chrono>
+
+#include "weft/detail/pool.hpp"
+#include "weft/detail/reactor.hpp"
+#include "weft/detail/scheduler.hpp"
+#include "weft/detail/task_promise.hpp"
+
+namespace weft::detail {
+
+namespace {
+constexpr unsigned kTurnsBetweenChecks = 61;
+}
+
+void Scheduler::adopt(TaskHeader* t) noexcept {
+    t->owner = this;
+    // acq_rel (pool rule 1): an abort that sees kPinned also sees `owner`.
+    const std::uint16_t before = t->prefix()->set(FramePrefix::kPinned);
+    t->state |= TaskHeader::kSpawned;
+    if ((before & FramePrefix::kAbortRequested) != 0) {
+        t->state |= TaskHeader::kCancelRequested;  // aborted before it started
+    }
+    tasks_.push_back(static_cast<AllLink*>(t));
+    schedule(t);
+}
+
+void Scheduler::notify() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    notified_ = true;
+    // release: the worker's loop sees the notify without the lock.
+    inbox_pending_.store(true, std::memory_order_release);
+    notify_parked_locked();
+}
+
+void Scheduler::post_abort(TaskHeader* t) {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    aborts_.push_back(t);
+    aborts_pending_.store(true, std::memory_order_release);
+    inbox_pending_.store(true, std::memory_order_release);
+    notify_parked_locked();
+}
+
+void Scheduler::withdraw_abort(TaskHeader* t) noexcept {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    aborts_.erase(std::remove(aborts_.begin(), aborts_.end(), t), aborts_.end());
+}
+
+bool Scheduler::drain_aborts() {
+    if (!aborts_pending_.load(std::memory_order_acquire)) {
+        return false;
+    }
+    std::vector<TaskHeader*> taken;
+    {
+        std::lock_guard<std::mutex> lock(remote_mu_);
+        taken.swap(aborts_);
+        aborts_pending_.store(false, std::memory_order_relaxed);
+    }
+    // Alive: a task's completion withdraws its entry on this thread first.
+    for (TaskHeader* t : taken) {
+        request_cancel(t);
+    }
+    return !taken.empty();
+}
+
+bool Scheduler::next_timer_ns(std::int64_t& ns) const noexcept {
+    std::uint64_t tick = 0;
+    if (timers_.size() == 0 || !timers_.next_tick(tick)) {
+        return false;
+    }
+    ns = static_cast<std::int64_t>(tick) * TimerWheel::kTickNs;
+    return true;
+}
+
+bool Scheduler::has_remote_work() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    return !inbox_.empty() || notified_ || !aborts_.empty();
+}
+
+bool Scheduler::has_blocking_jobs() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    return blocking_jobs_ != 0;
+}
+
+void Scheduler::abort_task(TaskHeader* t) {
+    FramePrefix* p = t->prefix();
+    if (!p->shared()) {
+        if ((p->load() & FramePrefix::kFinished) == 0) {
+            request_cancel(t);
+        }
+        return;
+    }
+    // Pool (rule 2): under the stripe lock the task cannot complete, so an
+    // entry queued for its owner names a live task.
+    std::lock_guard<std::mutex> lock(task_lock(t->prefix()));
+    const std::uint16_t before = p->set(FramePrefix::kAbortRequested);
+    if ((before & (FramePrefix::kFinished | FramePrefix::kAbortRequested)) != 0) {
+        return;  // finished, or already asked
+    }
+    if ((before & FramePrefix::kPinned) != 0) {
+        if (t->owner == this) {
+            request_cancel(t);
+        } else {
+            t->owner->post_abort(t);
+        }
+    }
+    // Not started yet: the worker that adopts it sees kAbortRequested.
+}
+
+void Scheduler::run_turns_in_pool(unsigned& turns) {
+    while (!run_queue_.empty()) {
+        run_turn(TaskHeader::from_run(run_queue_.pop_front()));
+        if (!unhandled_.empty()) {
+            flush_unhandled();  // a throwing handler ends the run (caught by run_worker)
+        }
+        if (++turns >= kTurnsBetweenChecks || pool_->stopping()) {
+            return;
+        }
+    }
+}
+
+void Scheduler::run_worker() {
+    Pool& pool = *pool_;
+    unsigned turns = 0;
+    try {
+        while (!pool.stopping()) {
+            if (paused_) {
+                virtual_ns_ = std::max(virtual_ns_, pool.virtual_ns());  // pool rule 4
+            }
+            run_turns_in_pool(turns);
+            if (pool.stopping()) {
+                break;
+            }
+            // Between bursts of turns (or with nothing queued): timers,
+            // remote wakes, sockets, one unstarted task.
+            const bool busy = !run_queue_.empty();
+            turns = 0;
+            poll_timers(false);
+            drain_remote();
+            drain_aborts();
+            if (reactor_) {
+                reactor_->poll(*this, 0);
+            }
+            if (TaskHeader* t = pool.next_unstarted(*this, busy)) {
+                adopt(t);
+            }
+            if (!run_queue_.empty()) {
+                continue;
+            }
+            idle_in_pool();
+        }
+    } catch (...) {
+        pool.stop(std::current_exception());
+    }
+    shutdown();  // pool rule 5: the tasks this worker owns
+}
+
+void Scheduler::idle_in_pool() {
+    Pool& pool = *pool_;
+    if (paused_) {
+        std::unique_lock<std::mutex> lock(remote_mu_);
+        if (blocking_jobs_ != 0) {
+            // The paused clock waits for blocking jobs (a finished job notifies).
+            lock.unlock();
+            park(nullptr);
+            clear_notified();
+            return;
+        }
+    }
+    std::int64_t next_ns = 0;
+    const bool has_timer = next_timer_ns(next_ns);
+    if (!pool.enter_idle(*this)) {
+        clear_notified();  // consumed: the loop looks for work next
+        return;
+    }
+    if (has_timer && !paused_) {
+        const clock::time_point deadline = origin_ + std::chrono::nanoseconds(next_ns);
+        park(&deadline);
+    } else {
+        park(nullptr);  // paused: the last idle worker moves time and notifies
+    }
+    clear_notified();
+    pool.leave_idle(*this);
+}
+
+void Scheduler::clear_notified() {
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    notified_ = false;
+}
+
+}  // namespace weft::detail
