@@ -89,7 +89,7 @@ TEST(Shutdown, a_completed_result_survives_in_an_escaped_handle) {
     weft::Runtime rt(paused());
     JoinHandle<int> h = rt.block_on([]() -> Task<JoinHandle<int>> {
         auto h = weft::spawn_task([]() -> Task<int> { co_return 11; });
-        co_await weft::yield_now();
+        co_await until([&] { return h.is_finished(); });
         co_return h;
     });
     EXPECT_TRUE(h.is_finished());

@@ -121,7 +121,7 @@ TEST(Spawn, abort_destroys_the_task_at_its_suspension_point) {
     weft::Runtime rt(paused());
     rt.block_on([&]() -> Task<void> {
         auto h = weft::spawn_task(hold_forever(Probe(c)));
-        co_await weft::yield_now();  // let it start and park on its timer
+        co_await until([&] { return rt.armed_timers() == 1; });  // it started and parks on its timer
         EXPECT_EQ(c.alive, 1);
         EXPECT_EQ(rt.armed_timers(), 1U);
         h.abort();

@@ -104,7 +104,7 @@ private:
     static Task<TcpStream> connect_to(SocketAddress addr, std::string label);
     detail::IoSource& source(const char* what) const;
 
-    std::unique_ptr<detail::IoSource> src_;
+    std::unique_ptr<detail::IoSource, detail::IoSourceDeleter> src_;
 };
 
 /// A listening TCP socket on the current runtime's reactor.
@@ -132,7 +132,7 @@ public:
 
 private:
     explicit TcpListener(int fd);
-    std::unique_ptr<detail::IoSource> src_;
+    std::unique_ptr<detail::IoSource, detail::IoSourceDeleter> src_;
 };
 
 }  // namespace weft::net

@@ -49,53 +49,57 @@ public:
     Readiness& operator=(const Readiness&) = delete;
     ~Readiness() {
         if (registered_) {
-            detail::Waiter*& slot = write_ ? src_->writer : src_->reader;
-            if (slot == &waiter_) {
-                slot = nullptr;  // still waiting: withdraw (io rule 2: nothing consumed)
+            {
+                std::lock_guard<std::mutex> lock(src_->mu);
+                detail::RemoteWaiter*& slot = write_ ? src_->writer : src_->reader;
+                if (slot == &waiter_) {
+                    slot = nullptr;  // still waiting: withdraw (io rule 2: nothing consumed)
+                } else {
+                    waiter_.cancel_delivered_wake();  // woken but not resumed: drop the wake
+                }
             }
-            waiter_.unlink();  // woken but not resumed: drop the wake
-            sched_->remove_external_wait();
+            waiter_.sched->remove_external_wait();
         }
     }
 
-    [[nodiscard]] bool await_ready() const noexcept { return write_ ? src_->writable : src_->can_read(); }
-    void await_suspend(std::coroutine_handle<> h) {
+    [[nodiscard]] bool await_ready() noexcept { return ready_now(); }
+    bool await_suspend(std::coroutine_handle<> h) {
         detail::Scheduler* here = detail::current_scheduler();
-        if (src_->home != here) {
-            if (src_->home != nullptr) {
-                throw std::logic_error(
-                    "weft::net: this socket already waited on another worker thread of the pool runtime; a socket "
-                    "stays with the worker where it first waited, so move it into another task only before its "
-                    "first wait (or use it from one task)");
-            }
+        std::lock_guard<std::mutex> lock(src_->mu);
+        if (src_->home == nullptr) {
             here->reactor().add(src_);  // io rule 4: registered at its first wait
             src_->home = here;
         }
-        detail::Waiter*& slot = write_ ? src_->writer : src_->reader;
+        if (ready_now()) {
+            return false;  // an event came after the mark was cleared (io rule 1)
+        }
+        detail::RemoteWaiter*& slot = write_ ? src_->writer : src_->reader;
         if (slot != nullptr) {
             throw std::logic_error(write_ ? "weft::net: a write is already in progress on this socket; await it first"
                                           : "weft::net: a read is already in progress on this socket; await it first");
         }
-        waiter_.task = detail::current_task();
-        waiter_.set_handle(h);
+        waiter_.arm(h);
         slot = &waiter_;
-        sched_ = detail::current_scheduler();
-        sched_->add_external_wait();  // only I/O can wake it: park instead of reporting a deadlock
+        here->add_external_wait();  // only I/O can wake it: park instead of reporting a deadlock
         registered_ = true;
+        return true;
     }
     void await_resume() noexcept {
         if (registered_) {
             registered_ = false;
-            sched_->remove_external_wait();
+            waiter_.sched->remove_external_wait();
         }
     }
 
 private:
+    bool ready_now() noexcept {
+        return write_ ? detail::IoSource::ready(src_->snapshot(true)) : src_->can_read();
+    }
+
     detail::IoSource* src_;
     bool write_;
     bool registered_ = false;
-    detail::Scheduler* sched_ = nullptr;
-    detail::Waiter waiter_;
+    detail::RemoteWaiter waiter_;
 };
 
 int new_socket(int family) {
@@ -106,8 +110,8 @@ int new_socket(int family) {
     return fd;
 }
 
-std::unique_ptr<detail::IoSource> register_fd(int fd, const char* what) {
-    auto src = std::make_unique<detail::IoSource>();
+std::unique_ptr<detail::IoSource, detail::IoSourceDeleter> register_fd(int fd, const char* what) {
+    std::unique_ptr<detail::IoSource, detail::IoSourceDeleter> src(new detail::IoSource);
     src->fd = fd;
     try {
         detail::require_scheduler(what);  // registered with a reactor at its first wait (io rule 4)
@@ -318,11 +322,12 @@ Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port) {
 Task<TcpStream> TcpStream::connect_to(SocketAddress addr, std::string label) {
     TcpStream s(new_socket(addr.family()));
     const int fd = s.src_->fd;
+    const std::uint32_t snap = s.src_->snapshot(true);
     if (::connect(fd, addr.data(), addr.size()) != 0) {
         if (errno != EINPROGRESS) {
             throw_sys(errno, "weft::net::TcpStream::connect " + label);
         }
-        s.src_->writable = false;
+        s.src_->clear(true, snap);
         co_await Readiness(*s.src_, true);  // named awaiter type with a constructor (g++ 12 note)
         int err = 0;
         socklen_t len = sizeof err;
@@ -348,7 +353,8 @@ Task<std::size_t> TcpStream::read_some(std::span<char> buf) {
             src.input_pos += static_cast<std::uint32_t>(n);
             co_return n;
         }
-        if (src.can_read()) {
+        const std::uint32_t snap = src.snapshot(false);
+        if (detail::IoSource::ready(snap) || src.read_closed.load(std::memory_order_acquire)) {
             const bool direct = buf.size() >= detail::IoSource::kInputBuffer;
             if (!direct && !src.input) {
                 src.input = std::make_unique<char[]>(detail::IoSource::kInputBuffer);
@@ -358,7 +364,7 @@ Task<std::size_t> TcpStream::read_some(std::span<char> buf) {
             const ssize_t n = ::recv(src.fd, into, want, 0);
             if (n > 0) {
                 if (static_cast<std::size_t>(n) < want) {
-                    src.readable = false;  // io rule 6: drained, no failing recv needed
+                    src.clear(false, snap);  // io rule 6: drained, no failing recv needed
                 }
                 if (direct) {
                     co_return static_cast<std::size_t>(n);
@@ -376,7 +382,7 @@ Task<std::size_t> TcpStream::read_some(std::span<char> buf) {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 throw_sys(errno, "weft::net::TcpStream::read_some from " + peer_name(src.fd));
             }
-            src.readable = false;  // io rule 1
+            src.clear(false, snap);  // io rule 1
         }
         co_await Readiness(src, false);
     }
@@ -400,7 +406,8 @@ Task<void> TcpStream::write_all(std::string_view data) {
     detail::IoSource& src = source("TcpStream::write_all");
     std::size_t done = 0;
     while (done < data.size()) {
-        if (src.writable) {
+        const std::uint32_t snap = src.snapshot(true);
+        if (detail::IoSource::ready(snap)) {
             const ssize_t n = ::send(src.fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
             if (n >= 0) {
                 done += static_cast<std::size_t>(n);
@@ -412,7 +419,7 @@ Task<void> TcpStream::write_all(std::string_view data) {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 throw_sys(errno, "weft::net::TcpStream::write_all to " + peer_name(src.fd));
             }
-            src.writable = false;  // io rule 1
+            src.clear(true, snap);  // io rule 1
         }
         co_await Readiness(src, true);
     }
@@ -485,7 +492,8 @@ Task<std::pair<TcpStream, SocketAddress>> TcpListener::accept() {
     }
     detail::IoSource& src = *src_;
     for (;;) {
-        if (src.readable) {
+        const std::uint32_t snap = src.snapshot(false);
+        if (detail::IoSource::ready(snap)) {
             sockaddr_storage ss{};
             socklen_t len = sizeof ss;
             const int fd = ::accept4(src.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -499,7 +507,7 @@ Task<std::pair<TcpStream, SocketAddress>> TcpListener::accept() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 throw_sys(errno, "weft::net::TcpListener::accept on " + local_address().to_string());
             }
-            src.readable = false;
+            src.clear(false, snap);
         }
         co_await Readiness(src, false);
     }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <utility>
 #include <cerrno>
 #include <system_error>
 
@@ -55,7 +56,7 @@ void Reactor::add(IoSource* s) {
     }
 }
 
-bool Reactor::poll(Scheduler& sched, int timeout_ms) {
+bool Reactor::poll(Scheduler& /*sched: waiters are woken through their own*/, int timeout_ms) {
     std::array<epoll_event, 256> events{};
     ++polls_;
     const int n = ::epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), timeout_ms);
@@ -69,27 +70,46 @@ bool Reactor::poll(Scheduler& sched, int timeout_ms) {
             (void)::read(evfd_, &count, sizeof count);  // reset the eventfd (edge-triggered)
             continue;
         }
-        if ((e.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-            s->readable = true;
+        const bool in = (e.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        const bool out = (e.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+        std::lock_guard<std::mutex> lock(s->mu);  // io rules 1 and 4
+        if (in) {
             if ((e.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-                s->read_closed = true;  // io rule 6
+                s->read_closed.store(true, std::memory_order_release);  // io rule 6
             }
-            if (Waiter* w = s->reader) {
-                s->reader = nullptr;
-                sched.wake(w);
+            s->set_ready(false);
+            if (RemoteWaiter* w = std::exchange(s->reader, nullptr)) {
+                w->wake_from_anywhere();  // under the lock: its awaiter may be leaving on its thread
                 woke = true;
             }
         }
-        if ((e.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
-            s->writable = true;
-            if (Waiter* w = s->writer) {
-                s->writer = nullptr;
-                sched.wake(w);
+        if (out) {
+            s->set_ready(true);
+            if (RemoteWaiter* w = std::exchange(s->writer, nullptr)) {
+                w->wake_from_anywhere();
                 woke = true;
             }
         }
     }
     return woke;
+}
+
+void IoSourceDeleter::operator()(IoSource* s) const noexcept {
+    Scheduler* home = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(s->mu);
+        home = s->home;
+    }
+    if (home == nullptr || home == current_scheduler()) {
+        delete s;  // never registered, or on its home's thread between polls (io rule 3)
+        return;
+    }
+    s->retire_cb.src = s;
+    s->retire_cb.fn = [](WakeCallback* cb) { delete static_cast<IoSource::Retire*>(cb)->src; };
+    s->retire_waiter.set_callback(&s->retire_cb);
+    if (!home->endpoint()->post(&s->retire_waiter)) {
+        delete s;  // the home runtime is gone: no reactor polls it any more
+    }
 }
 
 void Reactor::notify() noexcept {

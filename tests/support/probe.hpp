@@ -95,6 +95,16 @@ std::string logic_error_of(F&& f) {
     return "";
 }
 
+// Yields until `pred()` holds: waits for another task's progress without
+// assuming the order of a current-thread runtime (on a pool the other task
+// may run on the other worker, or start later).
+template <class Pred>
+weft::Task<void> until(Pred pred) {
+    while (!pred()) {
+        co_await weft::yield_now();
+    }
+}
+
 // Milliseconds of runtime time elapsed since `start`.
 inline long long ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();

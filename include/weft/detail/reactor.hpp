@@ -17,18 +17,24 @@
 //      marked ready; only EAGAIN clears the mark, and only then does the
 //      operation wait (a Readiness awaiter). An event sets the mark and wakes
 //      the waiter. Edge-triggered epoll reports each transition once; the
-//      mark remembers it.
+//      mark remembers it. The mark counts events, so that clearing it after a
+//      system call fails when an event came meanwhile (from a reactor on
+//      another thread), and a waiter registers under the source's lock after
+//      checking the mark once more: no readiness is lost.
 //   2. The bytes are read (or written) by the operation after it is woken,
 //      never by the reactor: an operation destroyed while waiting has
 //      consumed nothing (cancel safety).
 //   3. Closing the fd removes it from epoll. Events of one epoll_wait are all
-//      handled before any task runs, so a source is never touched after its
-//      socket closed.
-//   4. Everything but Reactor::notify runs on the thread of the source's
-//      home: the scheduler whose reactor it was registered with (on a pool
-//      runtime, the worker of the task that first waited on it). A socket
-//      that already waited on one worker and then waits on another throws
-//      std::logic_error instead of being touched by two threads.
+//      handled before any task of that worker runs; a source is freed on its
+//      home's thread (between two polls), so a reactor never touches a freed
+//      source: a socket closed on another worker hands its source to the
+//      home's inbox to be freed there.
+//   4. A source is registered once, with the reactor of the worker where an
+//      operation on it first waits (its home); a reactor is polled only on
+//      its own thread. The task that uses the socket may later run on
+//      another worker (the socket moved into another task): its waiters are
+//      RemoteWaiters, woken through their own scheduler, and the waiter
+//      slots are guarded by the source's mutex.
 //   6. A read that returns fewer bytes than it asked for has drained the
 //      socket, so it clears the read mark without a second, failing system
 //      call (edge-triggered epoll reports the next arrival). A hang-up sets
@@ -44,9 +50,12 @@
 //      socket waits, as with Tokio's paused clock).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
+#include "weft/detail/scheduler.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -55,21 +64,59 @@ class Scheduler;
 
 struct IoSource {
     static constexpr std::uint32_t kInputBuffer = 4096;
+    static constexpr std::uint32_t kReady = 1;  // low bit of a direction's mark; the rest counts events
 
     int fd = -1;
-    Scheduler* home = nullptr;  // set at the first wait (io rule 4)
-    Waiter* reader = nullptr;
-    Waiter* writer = nullptr;
-    bool readable = true;  // io rule 1: try first
-    bool writable = true;
-    bool read_closed = false;  // the peer closed or the socket failed: never cleared (io rule 6)
+    // Guards the waiter slots and the registration against the home
+    // reactor's dispatch, which may run on another worker (io rule 4).
+    std::mutex mu;
+    Scheduler* home = nullptr;      // the reactor it is registered with (io rule 4); under mu
+    RemoteWaiter* reader = nullptr;  // under mu
+    RemoteWaiter* writer = nullptr;  // under mu
+    // Marks (io rule 1): (events << 1) | kReady, one per direction. Ready at
+    // first: try first.
+    std::atomic<std::uint32_t> rd{kReady};
+    std::atomic<std::uint32_t> wr{kReady};
+    std::atomic<bool> read_closed{false};  // the peer closed or the socket failed: never cleared (io rule 6)
     // Bytes received but not yet handed out (io rule 7), allocated on the
-    // first small read.
+    // first small read; touched only by the task that reads.
     std::unique_ptr<char[]> input;
     std::uint32_t input_pos = 0;
     std::uint32_t input_len = 0;
+    // Frees this source on its home's thread (io rule 3).
+    struct Retire : WakeCallback {
+        IoSource* src = nullptr;
+    } retire_cb;
+    Waiter retire_waiter;
 
-    [[nodiscard]] bool can_read() const noexcept { return readable || read_closed; }
+    std::atomic<std::uint32_t>& mark(bool write) noexcept { return write ? wr : rd; }
+    // A direction's mark, to pass to clear() after a system call.
+    [[nodiscard]] std::uint32_t snapshot(bool write) noexcept { return mark(write).load(std::memory_order_acquire); }
+    [[nodiscard]] static bool ready(std::uint32_t snap) noexcept { return (snap & kReady) != 0; }
+    [[nodiscard]] bool can_read() noexcept {
+        return ready(snapshot(false)) || read_closed.load(std::memory_order_acquire);
+    }
+    // io rule 1: clears the ready mark unless an event arrived after `snap`
+    // was taken (then the next system call is tried instead of waiting).
+    void clear(bool write, std::uint32_t snap) noexcept {
+        if (ready(snap)) {
+            (void)mark(write).compare_exchange_strong(snap, snap & ~kReady, std::memory_order_acq_rel);
+        }
+    }
+    // The reactor saw an event: ready again, one more event.
+    void set_ready(bool write) noexcept {
+        std::atomic<std::uint32_t>& m = mark(write);
+        std::uint32_t old = m.load(std::memory_order_relaxed);
+        while (!m.compare_exchange_weak(old, ((old | kReady) + 2) | kReady, std::memory_order_acq_rel)) {
+        }
+    }
+};
+
+// Closes nothing: frees a socket's source, on its home's thread when that is
+// another one (a reactor there may still hold its address from an epoll_wait
+// in progress: io rule 3).
+struct IoSourceDeleter {
+    void operator()(IoSource* s) const noexcept;
 };
 
 class Reactor {

@@ -28,6 +28,8 @@
 // Thread-safety: none; owned by one scheduler (task_header.hpp, rule 5).
 #pragma once
 
+#include <atomic>
+
 #include <algorithm>
 #include <bit>
 #include <cstddef>
@@ -62,11 +64,12 @@ public:
         return static_cast<std::uint64_t>((deadline_ns + kTickNs - 1) / kTickNs);
     }
 
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    // Readable from any thread (diagnostics: Runtime::armed_timers on a pool).
+    [[nodiscard]] std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t elapsed() const noexcept { return elapsed_; }
 
     void insert(TimerEntry* e) noexcept {
-        ++size_;
+        size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer
         const std::uint64_t tick = tick_of(e->deadline_ns);
         if (tick <= elapsed_) {
             due_.push_back(e);
@@ -89,7 +92,7 @@ public:
             }
         }
         e->slot = TimerEntry::kNotArmed;
-        --size_;
+        size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     }
 
     // The earliest tick at which advance() has work, if any timer is armed.
@@ -180,7 +183,7 @@ private:
             const std::uint64_t tick = tick_of(e->deadline_ns);
             if (tick <= elapsed_) {
                 e->slot = TimerEntry::kNotArmed;
-                --size_;
+                size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
                 batch_.push_back(e);
                 continue;
             }
@@ -199,7 +202,7 @@ private:
     }
 
     std::uint64_t elapsed_ = 0;
-    std::size_t size_ = 0;
+    std::atomic<std::size_t> size_{0};  // written by the owning thread only
     std::uint64_t occupied_[kLevels] = {};
     ListHead slots_[kLevels][kSlots];
     ListHead due_;
