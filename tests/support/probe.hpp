@@ -1,6 +1,7 @@
 // Lifetime probes: prove that what was constructed was destroyed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -11,9 +12,10 @@
 
 namespace weft_test {
 
+// Atomic: on a pool runtime probes die on several workers at once.
 struct LifeCount {
-    int alive = 0;
-    int destroyed = 0;
+    std::atomic<int> alive{0};
+    std::atomic<int> destroyed{0};
 };
 
 // Counts itself alive in a LifeCount while it exists (moves transfer it).
