@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -71,6 +72,17 @@ inline void rethrow_task_error(FramePrefix* p) {
         p->set(FramePrefix::kErrorObserved);
         std::rethrow_exception(p->error);
     }
+}
+
+// Marks the frame gone; true when a JoinHandle still holds the memory (it
+// frees it then). On a pool, under the stripe lock: a handle's release reads
+// the prefix under the same lock (rule 6).
+inline bool frame_gone_keeps_memory(FramePrefix* p) noexcept {
+    if (p->shared()) {
+        std::lock_guard<std::mutex> lock(task_lock(p));
+        return (p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0;
+    }
+    return (p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0;
 }
 
 template <class T>
@@ -142,7 +154,7 @@ public:
     static void* operator new(std::size_t n) { return allocate_with_slot(n, slot_bytes<T>()); }
     static void operator delete(void* frame, std::size_t) noexcept {
         FramePrefix* p = FramePrefix::of(frame);
-        if ((p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0) {
+        if (frame_gone_keeps_memory(p)) {
             return;  // the JoinHandle frees it (rules 1 and 6)
         }
         free_task_memory<T>(p);
@@ -159,7 +171,7 @@ public:
     static void* operator new(std::size_t n) { return allocate_with_slot(n, 0); }
     static void operator delete(void* frame, std::size_t) noexcept {
         FramePrefix* p = FramePrefix::of(frame);
-        if ((p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0) {
+        if (frame_gone_keeps_memory(p)) {
             return;  // the JoinHandle frees it (rules 1 and 6)
         }
         free_task_memory<void>(p);
