@@ -154,7 +154,8 @@ std::uint64_t tcp_echo(weft::Runtime& rt, std::uint64_t n) {
 // ---- scaling (multi-thread issue; not a WORKLOADS.md workload): N CPU-bound
 // tasks of about 10 us each (a fixed xorshift loop), spawned from the main
 // task and joined; one op is one task. `weft-bench scaling [N] [workers]`:
-// workers 0 (or 1) is the current-thread runtime; more needs the pool runtime.
+// workers 0 is the current-thread runtime, 1 or more a pool runtime with that
+// many workers.
 std::uint64_t burn(std::uint64_t seed) {
     std::uint64_t x = seed | 1U;
     for (int i = 0; i < 6000; ++i) {  // about 10 us on the 2-core development machine
@@ -169,7 +170,7 @@ int scaling(std::uint64_t n, std::size_t workers) {
     try {
         const auto t0 = std::chrono::steady_clock::now();
         weft::Runtime::Options o;
-        o.worker_threads = workers <= 1 ? 0 : workers;
+        o.worker_threads = workers;
         weft::Runtime rt(std::move(o));
         const std::uint64_t got = rt.block_on([n]() -> Task<std::uint64_t> {
             std::vector<weft::JoinHandle<std::uint64_t>> handles;
@@ -193,7 +194,7 @@ int scaling(std::uint64_t n, std::size_t workers) {
             return 1;
         }
         std::printf("workload=scaling runtime=weft workers=%zu n=%llu ns_per_op=%.3f total_ms=%.3f\n",
-                    workers <= 1 ? std::size_t{1} : workers, static_cast<unsigned long long>(n),
+                    workers, static_cast<unsigned long long>(n),
                     ns / static_cast<double>(n), ns / 1e6);
         return 0;
     } catch (const std::exception& e) {

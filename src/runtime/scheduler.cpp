@@ -130,6 +130,7 @@ void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
     if (report) {
         unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }
+    --owned_;
     if (t == pool_->root()) {
         pool_->stop();  // pool rule 5
     }

@@ -3,6 +3,7 @@
 // completion). Design and rules: weft/detail/pool.hpp.
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 #include "weft/detail/pool.hpp"
 #include "weft/detail/reactor.hpp"
@@ -13,10 +14,18 @@ namespace weft::detail {
 
 namespace {
 constexpr unsigned kTurnsBetweenChecks = 61;
-}
+// Adoption (pool rule 1): a worker takes an unstarted task when it has
+// nothing to run, while it owns fewer than kMinOwned live tasks, and
+// otherwise once every kChecksBetweenAdoptions checks (so that spawned tasks
+// are never starved). Taking them lazily keeps them stealable: a worker that
+// starts late, or runs out of work, still finds tasks to take.
+constexpr std::size_t kMinOwned = 4;
+constexpr unsigned kChecksBetweenAdoptions = 61;
+}  // namespace
 
 void Scheduler::adopt(TaskHeader* t) noexcept {
-    t->owner = this;
+    ++owned_;
+    t->owner = static_cast<std::uint16_t>(index_);
     // acq_rel (pool rule 1): an abort that sees kPinned also sees `owner`.
     const std::uint16_t before = t->prefix()->set(FramePrefix::kPinned);
     t->state |= TaskHeader::kSpawned;
@@ -100,10 +109,15 @@ void Scheduler::abort_task(TaskHeader* t) {
         return;  // finished, or already asked
     }
     if ((before & FramePrefix::kPinned) != 0) {
-        if (t->owner == this) {
+        if (pool_ == nullptr) {
+            throw std::logic_error(
+                "JoinHandle::abort: the task runs on a pool runtime, but abort was called on another runtime's "
+                "thread; abort it from a task of its own runtime");
+        }
+        if (t->owner == index_) {
             request_cancel(t);
         } else {
-            t->owner->post_abort(t);
+            pool_->worker(t->owner).post_abort(t);
         }
     }
     // Not started yet: the worker that adopts it sees kAbortRequested.
@@ -143,8 +157,11 @@ void Scheduler::run_worker() {
             if (reactor_) {
                 reactor_->poll(*this, 0);
             }
-            if (TaskHeader* t = pool.next_unstarted(*this, busy)) {
-                adopt(t);
+            if (!busy || owned_ < kMinOwned || ++checks_since_adoption_ >= kChecksBetweenAdoptions) {
+                if (TaskHeader* t = pool.next_unstarted(*this, busy)) {
+                    adopt(t);
+                    checks_since_adoption_ = 0;
+                }
             }
             if (!run_queue_.empty()) {
                 continue;

@@ -33,8 +33,8 @@
 //   virtual_ns_ the paused clock, one for the pool (rule 4).
 //
 // Rules (cited as "pool rule N")
-//   1. A task's owner is fixed at its first turn (TaskHeader::owner, then
-//      FramePrefix::kPinned); it is touched only there from then on
+//   1. A task's owner is fixed at its first turn (TaskHeader::owner, the
+//      worker's index, then FramePrefix::kPinned); it is touched only there from then on
 //      (task_header.hpp, rule 5). Wakes from other workers go through the
 //      owner's inbox; abort goes through its abort list.
 //   2. Cross-worker task steps (completion, JoinHandle await and release,

@@ -292,6 +292,8 @@ private:
     std::atomic<bool> aborts_pending_{false};
     Pool* pool_ = nullptr;
     std::size_t index_ = 0;
+    std::size_t owned_ = 0;                  // pool: live tasks this worker adopted
+    unsigned checks_since_adoption_ = 0;     // pool: see worker.cpp
     std::unique_ptr<BlockingPool> blocking_;
 };
 

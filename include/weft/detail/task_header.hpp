@@ -153,7 +153,7 @@ struct TaskHeader : RunLink, AllLink {
         void* continuation;             // awaited: the awaiting coroutine's frame (or a BranchSlot)
     };
     std::uint8_t state = 0;
-    Scheduler* owner = nullptr;  // pool: the worker that runs it, from its first turn (rule 5)
+    std::uint16_t owner = 0;  // pool: index of the worker that runs it, from its first turn (rule 5)
 
     // This task's coroutine frame (defined with the promise, task_promise.hpp).
     [[nodiscard]] std::coroutine_handle<> handle() const noexcept;
