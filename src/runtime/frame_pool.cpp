@@ -4,17 +4,47 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <mutex>
+#include <vector>
 
 namespace weft::detail {
 
 namespace {
 constexpr std::size_t kFirstChunk = std::size_t{64} << 10;
 constexpr std::size_t kHugeChunk = std::size_t{2} << 20;
+
+// Pools of threads that ended (see the memory policy in frame_pool.hpp).
+std::mutex g_orphans_mu;
+std::vector<FramePool::State>& orphans() {
+    static auto* v = new std::vector<FramePool::State>;  // never destroyed: threads may end after main
+    return *v;
+}
 }  // namespace
 
+FramePool::~FramePool() {
+    if (state_.bump == nullptr && state_.next_chunk == 0) {
+        return;  // never allocated
+    }
+    std::lock_guard<std::mutex> lock(g_orphans_mu);
+    orphans().push_back(state_);
+}
+
+bool FramePool::adopt_orphan() noexcept {
+    std::lock_guard<std::mutex> lock(g_orphans_mu);
+    if (orphans().empty()) {
+        return false;
+    }
+    state_ = orphans().back();
+    orphans().pop_back();
+    return true;
+}
+
 void FramePool::refill() {
-    const std::size_t size = next_chunk_ == 0 ? kFirstChunk : next_chunk_;
-    next_chunk_ = std::min(size * 2, kHugeChunk);
+    if (state_.next_chunk == 0 && adopt_orphan() && static_cast<std::size_t>(state_.end - state_.bump) >= kMaxPooled) {
+        return;  // a fresh thread took over an ended thread's pool
+    }
+    const std::size_t size = state_.next_chunk == 0 ? kFirstChunk : state_.next_chunk;
+    state_.next_chunk = std::min(size * 2, kHugeChunk);
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         throw std::bad_alloc();
@@ -25,8 +55,8 @@ void FramePool::refill() {
         // made the slow outliers of a busy host slower still.)
         (void)::madvise(p, size, MADV_HUGEPAGE);
     }
-    bump_ = static_cast<char*>(p);
-    end_ = bump_ + size;
+    state_.bump = static_cast<char*>(p);
+    state_.end = state_.bump + size;
 }
 
 }  // namespace weft::detail

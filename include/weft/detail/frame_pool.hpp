@@ -14,7 +14,11 @@
 // Memory policy: chunks are never returned to the system; frames freed after
 // a burst stay on the free lists for the next burst (as most malloc
 // implementations keep their heap). A thread's chunks stay mapped after the
-// thread exits, so that a frame freed later, anywhere, is still valid memory.
+// thread exits, so that a frame freed later, anywhere, is still valid memory;
+// its free lists and unused chunk space go to a global list of orphans, and
+// the next thread that needs its first chunk takes one over whole (a pool
+// runtime's workers end with every block_on; the next block_on's workers
+// reuse their memory instead of mapping more).
 //
 // With WEFT_NO_FRAME_POOL defined (the sanitizer builds define it) every
 // frame goes straight to ::operator new/delete so that ASan sees each one.
@@ -35,10 +39,21 @@ public:
     static constexpr std::size_t kMaxPooled = 1024;
     static constexpr std::size_t kClasses = kMaxPooled / kGranule;
 
+    // What a pool owns; handed over whole to the next thread (memory policy).
+    struct Node {
+        Node* next;
+    };
+    struct State {
+        Node* free[kClasses] = {};
+        char* bump = nullptr;
+        char* end = nullptr;
+        std::size_t next_chunk = 0;
+    };
+
     FramePool() = default;
     FramePool(const FramePool&) = delete;
     FramePool& operator=(const FramePool&) = delete;
-    ~FramePool() = default;  // chunks stay mapped (see the memory policy)
+    ~FramePool();  // hands its state to the orphans (see the memory policy)
 
     static constexpr std::size_t rounded(std::size_t n) noexcept { return (n + kGranule - 1) & ~(kGranule - 1); }
 
@@ -47,17 +62,18 @@ public:
         if (n > kMaxPooled) {
             return ::operator new(n);
         }
-        Node*& head = free_[n / kGranule - 1];
+        Node*& head = state_.free[n / kGranule - 1];
         if (head != nullptr) {
             Node* p = head;
             head = p->next;
             return p;
         }
-        if (static_cast<std::size_t>(end_ - bump_) < n) {
+        if (static_cast<std::size_t>(state_.end - state_.bump) < n) {
             refill();
+            return allocate(n);  // the adopted state may have a free frame of this class
         }
-        void* p = bump_;
-        bump_ += n;
+        void* p = state_.bump;
+        state_.bump += n;
         return p;
     }
 
@@ -67,21 +83,15 @@ public:
             ::operator delete(p);
             return;
         }
-        Node*& head = free_[n / kGranule - 1];
+        Node*& head = state_.free[n / kGranule - 1];
         head = ::new (p) Node{head};
     }
 
 private:
-    struct Node {
-        Node* next;
-    };
+    void refill();  // maps the next chunk (or adopts an orphan); throws std::bad_alloc
+    bool adopt_orphan() noexcept;
 
-    void refill();  // maps the next chunk; throws std::bad_alloc
-
-    Node* free_[kClasses] = {};
-    char* bump_ = nullptr;
-    char* end_ = nullptr;
-    std::size_t next_chunk_ = 0;
+    State state_;
 };
 
 #ifdef WEFT_NO_FRAME_POOL
