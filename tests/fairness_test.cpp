@@ -59,7 +59,8 @@ TEST(Fairness, a_loop_of_due_sleeps_does_not_starve_the_others) {
 }
 
 TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
-    run_paused([]() -> Task<> {
+    weft::Runtime rt(current_thread_paused());
+    rt.block_on([]() -> Task<> {
         std::vector<weft::JoinHandle<int>> handles;
         for (int i = 0; i < 500; ++i) {
             handles.push_back(weft::spawn_task([i]() -> Task<int> { co_return i; }));
