@@ -21,13 +21,28 @@ std::vector<FramePool::State>& orphans() {
 }
 }  // namespace
 
-FramePool::~FramePool() {
+void FramePool::orphan() noexcept {
     if (state_.bump == nullptr && state_.next_chunk == 0) {
         return;  // never allocated
     }
     std::lock_guard<std::mutex> lock(g_orphans_mu);
     orphans().push_back(state_);
+    state_ = State{};
 }
+
+namespace {
+// Registered on a thread's first refill: at the thread's exit, its pool
+// becomes an orphan (the pool itself stays trivially destructible).
+struct OrphanAtExit {
+    FramePool* pool = nullptr;
+    ~OrphanAtExit() {
+        if (pool != nullptr) {
+            pool->orphan();
+        }
+    }
+};
+thread_local OrphanAtExit tls_orphan_at_exit;
+}  // namespace
 
 bool FramePool::adopt_orphan() noexcept {
     std::lock_guard<std::mutex> lock(g_orphans_mu);
@@ -40,6 +55,7 @@ bool FramePool::adopt_orphan() noexcept {
 }
 
 void FramePool::refill() {
+    tls_orphan_at_exit.pool = this;
     if (state_.next_chunk == 0 && adopt_orphan() && static_cast<std::size_t>(state_.end - state_.bump) >= kMaxPooled) {
         return;  // a fresh thread took over an ended thread's pool
     }

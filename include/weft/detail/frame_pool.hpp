@@ -53,7 +53,13 @@ public:
     FramePool() = default;
     FramePool(const FramePool&) = delete;
     FramePool& operator=(const FramePool&) = delete;
-    ~FramePool();  // hands its state to the orphans (see the memory policy)
+    // Trivial, so that the thread-local pool is reached without a TLS
+    // wrapper call: the hand-over at thread exit is done by a separate
+    // thread-local guard that only refill() touches.
+    ~FramePool() = default;
+
+    // Hands this pool's state to the orphans (at its thread's exit).
+    void orphan() noexcept;
 
     static constexpr std::size_t rounded(std::size_t n) noexcept { return (n + kGranule - 1) & ~(kGranule - 1); }
 
