@@ -242,6 +242,13 @@ TEST(Examples, read_file_reads_on_the_blocking_pool_and_reports_errors) {
     EXPECT_NE(missing.find("<exit status"), std::string::npos);
 }
 
+TEST(Examples, parallel_work_spreads_tasks_over_a_pool) {
+    EXPECT_EQ(run("parallel_work", "2 2>/dev/null"),
+              lines({"workers: 2", "sum of 10000 results: 4973560", "progress reports: 3"}));
+    EXPECT_EQ(run("parallel_work", "1 2>/dev/null"),
+              lines({"workers: 1", "sum of 10000 results: 4973560", "progress reports: 3"}));
+}
+
 // ---- the page-title listings, against local servers
 
 namespace {
