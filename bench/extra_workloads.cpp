@@ -193,9 +193,8 @@ int scaling(std::uint64_t n, std::size_t workers) {
             std::fprintf(stderr, "workload=scaling FAILED: wrong checksum\n");
             return 1;
         }
-        std::printf("workload=scaling runtime=weft workers=%zu n=%llu ns_per_op=%.3f total_ms=%.3f\n",
-                    workers, static_cast<unsigned long long>(n),
-                    ns / static_cast<double>(n), ns / 1e6);
+        std::printf("workload=scaling runtime=weft workers=%zu n=%llu ns_per_op=%.3f total_ms=%.3f\n", workers,
+                    static_cast<unsigned long long>(n), ns / static_cast<double>(n), ns / 1e6);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "workload=scaling workers=%zu FAILED: %s\n", workers, e.what());

@@ -27,10 +27,8 @@ std::uint64_t crunch(std::uint64_t seed) {
 
 int main(int argc, char** argv) {
     const std::size_t workers = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 4;
-    weft::Runtime rt(weft::Runtime::Options{.worker_threads = workers,
-                                            .paused_clock = false,
-                                            .on_unhandled_exception = {},
-                                            .max_blocking_threads = 64});
+    weft::Runtime rt(weft::Runtime::Options{
+        .worker_threads = workers, .paused_clock = false, .on_unhandled_exception = {}, .max_blocking_threads = 64});
     const auto start = std::chrono::steady_clock::now();
     auto [total, reports] = rt.block_on([]() -> weft::Task<std::pair<std::uint64_t, int>> {
         // 10,000 tasks: idle workers steal them before they start.

@@ -92,9 +92,7 @@ public:
     }
 
 private:
-    bool ready_now() noexcept {
-        return write_ ? detail::IoSource::ready(src_->snapshot(true)) : src_->can_read();
-    }
+    bool ready_now() noexcept { return write_ ? detail::IoSource::ready(src_->snapshot(true)) : src_->can_read(); }
 
     detail::IoSource* src_;
     bool write_;

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <utility>
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 #include "weft/detail/scheduler.hpp"
 

@@ -58,7 +58,8 @@ BlockingPool& Pool::blocking_pool() {
     std::lock_guard<std::mutex> lock(blocking_mu_);
     if (!blocking_) {
         // The limit is the runtime's, shared by all workers.
-        blocking_ = std::make_unique<BlockingPool>(workers_[0]->sched->max_blocking_threads(), std::chrono::seconds(10));
+        blocking_ =
+            std::make_unique<BlockingPool>(workers_[0]->sched->max_blocking_threads(), std::chrono::seconds(10));
     }
     return *blocking_;
 }

@@ -118,8 +118,8 @@ private:
     struct LocalQueue {
         std::mutex mu;
         TaskHeader* ring[kLocalCapacity] = {};
-        std::size_t head = 0;  // guarded by mu
-        std::size_t len = 0;   // guarded by mu
+        std::size_t head = 0;                // guarded by mu
+        std::size_t len = 0;                 // guarded by mu
         std::atomic<std::size_t> approx{0};  // len, readable without the lock
     };
     struct Worker {
@@ -147,10 +147,10 @@ private:
 
     std::mutex mu_;  // idle set, error, the shutdown barrier
     std::condition_variable barrier_cv_;
-    std::size_t idle_count_ = 0;              // guarded by mu_
+    std::size_t idle_count_ = 0;               // guarded by mu_
     std::atomic<std::size_t> idle_approx_{0};  // idle_count_, readable without mu_
-    std::size_t done_phase1_ = 0;             // guarded by mu_
-    std::exception_ptr error_;                // guarded by mu_
+    std::size_t done_phase1_ = 0;              // guarded by mu_
+    std::exception_ptr error_;                 // guarded by mu_
 
     std::mutex inject_mu_;
     std::vector<TaskHeader*> inject_;  // guarded by inject_mu_ (FIFO from inject_head_)

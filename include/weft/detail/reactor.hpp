@@ -70,7 +70,7 @@ struct IoSource {
     // Guards the waiter slots and the registration against the home
     // reactor's dispatch, which may run on another worker (io rule 4).
     std::mutex mu;
-    Scheduler* home = nullptr;      // the reactor it is registered with (io rule 4); under mu
+    Scheduler* home = nullptr;       // the reactor it is registered with (io rule 4); under mu
     RemoteWaiter* reader = nullptr;  // under mu
     RemoteWaiter* writer = nullptr;  // under mu
     // Marks (io rule 1): (events << 1) | kReady, one per direction. Ready at

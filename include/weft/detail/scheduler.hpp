@@ -286,14 +286,14 @@ private:
     std::size_t max_blocking_threads_;
     RemoteEndpoint* endpoint_;
     std::unique_ptr<Reactor> reactor_;
-    bool parked_in_epoll_ = false;  // guarded by remote_mu_: wakes go through the eventfd
-    bool notified_ = false;         // guarded by remote_mu_: a pool notify() not yet seen
+    bool parked_in_epoll_ = false;     // guarded by remote_mu_: wakes go through the eventfd
+    bool notified_ = false;            // guarded by remote_mu_: a pool notify() not yet seen
     std::vector<TaskHeader*> aborts_;  // guarded by remote_mu_ (post_abort)
     std::atomic<bool> aborts_pending_{false};
     Pool* pool_ = nullptr;
     std::size_t index_ = 0;
-    std::size_t owned_ = 0;                  // pool: live tasks this worker adopted
-    unsigned checks_since_adoption_ = 0;     // pool: see worker.cpp
+    std::size_t owned_ = 0;               // pool: live tasks this worker adopted
+    unsigned checks_since_adoption_ = 0;  // pool: see worker.cpp
     std::unique_ptr<BlockingPool> blocking_;
 };
 

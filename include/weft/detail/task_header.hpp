@@ -60,21 +60,21 @@ class Scheduler;
 struct TaskHeader;
 
 struct alignas(16) FramePrefix {
-    std::uint32_t size = 0;  // bytes of the whole allocation
+    std::uint32_t size = 0;    // bytes of the whole allocation
     std::uint16_t flags_ = 0;  // through the accessors below only (rule 6)
     std::uint16_t slot = 0;    // bytes of the result slot in front of the prefix
     std::exception_ptr error;  // what the task threw
 
-    static constexpr std::uint16_t kHandleAlive = 1U << 0;    // a JoinHandle refers to the task
-    static constexpr std::uint16_t kFrameGone = 1U << 1;      // frame destroyed, memory kept (rule 1)
-    static constexpr std::uint16_t kCompleted = 1U << 2;      // returned or threw
-    static constexpr std::uint16_t kCancelled = 1U << 3;      // destroyed before completing
-    static constexpr std::uint16_t kResultTaken = 1U << 4;    // a JoinHandle await took the result
-    static constexpr std::uint16_t kHasValue = 1U << 5;       // the slot holds a returned value
-    static constexpr std::uint16_t kErrorObserved = 1U << 6;  // the exception was rethrown to someone
-    static constexpr std::uint16_t kShared = 1U << 7;         // spawned on a pool runtime (rule 6)
-    static constexpr std::uint16_t kAbortRequested = 1U << 8; // pool: abort() asked, not yet delivered
-    static constexpr std::uint16_t kPinned = 1U << 9;         // pool: its first turn began on `owner`
+    static constexpr std::uint16_t kHandleAlive = 1U << 0;     // a JoinHandle refers to the task
+    static constexpr std::uint16_t kFrameGone = 1U << 1;       // frame destroyed, memory kept (rule 1)
+    static constexpr std::uint16_t kCompleted = 1U << 2;       // returned or threw
+    static constexpr std::uint16_t kCancelled = 1U << 3;       // destroyed before completing
+    static constexpr std::uint16_t kResultTaken = 1U << 4;     // a JoinHandle await took the result
+    static constexpr std::uint16_t kHasValue = 1U << 5;        // the slot holds a returned value
+    static constexpr std::uint16_t kErrorObserved = 1U << 6;   // the exception was rethrown to someone
+    static constexpr std::uint16_t kShared = 1U << 7;          // spawned on a pool runtime (rule 6)
+    static constexpr std::uint16_t kAbortRequested = 1U << 8;  // pool: abort() asked, not yet delivered
+    static constexpr std::uint16_t kPinned = 1U << 9;          // pool: its first turn began on `owner`
     static constexpr std::uint16_t kFinished = kCompleted | kCancelled;
 
     static FramePrefix* of(void* frame) noexcept {

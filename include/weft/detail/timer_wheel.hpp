@@ -28,9 +28,8 @@
 // Thread-safety: none; owned by one scheduler (task_header.hpp, rule 5).
 #pragma once
 
-#include <atomic>
-
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
