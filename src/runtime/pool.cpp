@@ -81,7 +81,7 @@ void Pool::run(TaskHeader* root) {
     idle_approx_.store(0, std::memory_order_relaxed);
     root->prefix()->set(FramePrefix::kShared);
     {
-        std::lock_guard<std::mutex> lock(inject_mu_);
+        std::lock_guard<SpinLock> lock(inject_mu_);
         inject_.push_back(root);
         inject_approx_.store(inject_.size() - inject_head_, std::memory_order_release);
     }
@@ -151,7 +151,7 @@ void Pool::destroy_unstarted(Scheduler& on) {
         TaskHeader* t = pop_inject();
         for (std::size_t i = 0; t == nullptr && i < workers_.size(); ++i) {
             LocalQueue& q = workers_[i]->queue;
-            std::lock_guard<std::mutex> lock(q.mu);
+            std::lock_guard<SpinLock> lock(q.mu);
             if (q.len != 0) {
                 t = q.ring[q.head];
                 q.head = (q.head + 1) % kLocalCapacity;
@@ -194,10 +194,10 @@ void Pool::spawn(Scheduler& from, TaskHeader* t) {
     t->prefix()->set(FramePrefix::kShared);
     LocalQueue& q = workers_[from.index()]->queue;
     {
-        std::lock_guard<std::mutex> lock(q.mu);
+        std::lock_guard<SpinLock> lock(q.mu);
         if (q.len == kLocalCapacity) {
             // Overflow: the older half goes to the inject queue.
-            std::lock_guard<std::mutex> ilock(inject_mu_);
+            std::lock_guard<SpinLock> ilock(inject_mu_);
             for (std::size_t k = 0; k < kLocalCapacity / 2; ++k) {
                 inject_.push_back(q.ring[q.head]);
                 q.head = (q.head + 1) % kLocalCapacity;
@@ -239,7 +239,7 @@ TaskHeader* Pool::pop_inject() noexcept {
     if (inject_approx_.load(std::memory_order_acquire) == 0) {
         return nullptr;
     }
-    std::lock_guard<std::mutex> lock(inject_mu_);
+    std::lock_guard<SpinLock> lock(inject_mu_);
     if (inject_head_ == inject_.size()) {
         return nullptr;
     }
@@ -263,7 +263,7 @@ TaskHeader* Pool::steal_into(Scheduler& thief) noexcept {
         TaskHeader* batch[kLocalCapacity / 2];
         std::size_t got = 0;
         {
-            std::lock_guard<std::mutex> lock(v.mu);
+            std::lock_guard<SpinLock> lock(v.mu);
             const std::size_t take = (v.len + 1) / 2;  // half, rounded up
             for (; got < take; ++got) {
                 batch[got] = v.ring[v.head];
@@ -277,7 +277,7 @@ TaskHeader* Pool::steal_into(Scheduler& thief) noexcept {
         }
         if (got > 1) {
             LocalQueue& mine = workers_[me]->queue;
-            std::lock_guard<std::mutex> lock(mine.mu);
+            std::lock_guard<SpinLock> lock(mine.mu);
             for (std::size_t i = 1; i < got && mine.len < kLocalCapacity; ++i) {
                 mine.ring[(mine.head + mine.len) % kLocalCapacity] = batch[i];
                 ++mine.len;
@@ -297,7 +297,7 @@ TaskHeader* Pool::next_unstarted(Scheduler& w, bool inject_first) {
     }
     LocalQueue& q = workers_[w.index()]->queue;
     if (q.approx.load(std::memory_order_acquire) != 0) {
-        std::lock_guard<std::mutex> lock(q.mu);
+        std::lock_guard<SpinLock> lock(q.mu);
         if (q.len != 0) {
             TaskHeader* t = q.ring[q.head];
             q.head = (q.head + 1) % kLocalCapacity;

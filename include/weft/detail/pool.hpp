@@ -23,7 +23,7 @@
 //
 // Pieces
 //   LocalQueue  per worker, a bounded ring (kLocalCapacity) of unstarted
-//               tasks under a mutex: the owner pushes at the back, everyone
+//               tasks under a spin lock (spin_lock.hpp): the owner pushes at the back, everyone
 //               takes from the front. When it is full, half of it moves to
 //               the inject queue (as Tokio's local run queue overflows).
 //   inject_     the shared queue: the main task, overflow, spawns from a
@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "weft/detail/scheduler.hpp"
+#include "weft/detail/spin_lock.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -116,7 +117,7 @@ public:
 
 private:
     struct LocalQueue {
-        std::mutex mu;
+        SpinLock mu;
         TaskHeader* ring[kLocalCapacity] = {};
         std::size_t head = 0;                // guarded by mu
         std::size_t len = 0;                 // guarded by mu
@@ -152,7 +153,7 @@ private:
     std::size_t done_phase1_ = 0;              // guarded by mu_
     std::exception_ptr error_;                 // guarded by mu_
 
-    std::mutex inject_mu_;
+    SpinLock inject_mu_;
     std::vector<TaskHeader*> inject_;  // guarded by inject_mu_ (FIFO from inject_head_)
     std::size_t inject_head_ = 0;      // guarded by inject_mu_
     std::atomic<std::size_t> inject_approx_{0};
