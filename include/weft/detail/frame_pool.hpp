@@ -6,10 +6,11 @@
 // freeing thread and is handed out again by the next allocation of that
 // class, so steady-state spawning costs a pointer pop instead of a malloc.
 // When a class's list is empty, frames are carved from chunks that the pool
-// maps itself: 64 KiB first, doubling to 2 MiB, and the 2 MiB chunks ask for
-// transparent huge pages (one page fault each instead of 512). Compared with
-// malloc this saves the per-block header (8-16 bytes a task) and most of the
-// page faults of a burst of a million tasks, which dominate spawn costs.
+// maps itself: 64 KiB first, doubling to 2 MiB, each populated by the mmap
+// call (no page fault per page; frame_pool.cpp says why not huge pages).
+// Compared with malloc this saves the per-block header (8-16 bytes a task)
+// and the page faults of a burst of a million tasks, which dominate spawn
+// costs.
 //
 // Memory policy: chunks are never returned to the system; frames freed after
 // a burst stay on the free lists for the next burst (as most malloc
