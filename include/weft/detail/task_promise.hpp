@@ -78,11 +78,16 @@ inline void rethrow_task_error(FramePrefix* p) {
 // frees it then). On a pool, under the stripe lock: a handle's release reads
 // the prefix under the same lock (rule 6).
 inline bool frame_gone_keeps_memory(FramePrefix* p) noexcept {
-    if (p->shared()) {
+    const std::uint16_t f = p->load();
+    if ((f & (FramePrefix::kHandleAlive | FramePrefix::kShared)) == 0) {
+        return false;  // an awaited task (the common case): nobody else holds the memory
+    }
+    if ((f & FramePrefix::kShared) != 0) {
         std::lock_guard<std::mutex> lock(task_lock(p));
         return (p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0;
     }
-    return (p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0;
+    p->set(FramePrefix::kFrameGone);  // current-thread runtime: the handle frees it
+    return true;
 }
 
 template <class T>
