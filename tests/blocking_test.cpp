@@ -257,3 +257,51 @@ TEST(ReadToString, file_without_read_permission_is_refused_with_eacces) {
     EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("Permission denied"), std::string::npos);
 }
+
+namespace {
+Task<void> hold(Probe) {
+    co_await weft::sleep(std::chrono::hours(1));
+}
+}  // namespace
+
+// A blocking job may spawn onto its runtime (from outside its threads: the
+// runtime's inbox, or a pool's inject queue); the handle comes back with the
+// job's result.
+TEST(Blocking, a_job_spawns_a_task_onto_its_runtime) {
+    auto got = run_paused([]() -> Task<int> {
+        auto handle = co_await weft::spawn_blocking([] {
+            return weft::spawn_task([]() -> Task<int> {
+                co_await weft::sleep(10ms);
+                co_return 42;
+            });
+        });
+        co_return co_await handle;
+    });
+    EXPECT_EQ(got, 42);
+}
+
+TEST(Blocking, a_task_spawned_by_a_job_can_be_aborted_and_dies_with_the_runtime) {
+    LifeCount c;
+    weft::Runtime rt(paused());
+    rt.block_on([&]() -> Task<void> {
+        auto forever = co_await weft::spawn_blocking([&c] { return weft::spawn_task(hold(Probe(c))); });
+        auto aborted = co_await weft::spawn_blocking([&c] { return weft::spawn_task(hold(Probe(c))); });
+        aborted.abort();
+        EXPECT_THROW(co_await aborted, weft::Cancelled);
+        EXPECT_FALSE(forever.is_finished());
+        (void)co_await weft::spawn_blocking([&c] {
+            (void)weft::spawn_task(hold(Probe(c)));  // detached, maybe never started
+        });
+    });
+    EXPECT_EQ(c.alive.load(), 0);  // every one destroyed by the shutdown
+    EXPECT_EQ(rt.armed_timers(), 0U);
+}
+
+TEST(Blocking, spawn_task_on_a_plain_thread_still_throws) {
+    std::string msg;
+    std::thread t([&] {
+        msg = logic_error_of([] { (void)weft::spawn_task([]() -> Task<void> { co_return; }); });
+    });
+    t.join();
+    EXPECT_NE(msg.find("weft::spawn_task"), std::string::npos) << msg;
+}

@@ -84,8 +84,10 @@ TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
     });
 }
 
+// One Receiver used by two tasks in turn: its home must be their one thread.
 TEST(Fairness, a_recv_cancelled_while_yielding_for_the_budget_loses_nothing) {
-    run_paused([]() -> Task<> {
+    weft::Runtime rt(current_thread_paused());
+    rt.block_on([]() -> Task<> {
         auto [tx, rx] = weft::channel<int>();
         for (int i = 0; i < 1000; ++i) {
             (void)tx.send(i);

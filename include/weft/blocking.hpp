@@ -47,6 +47,13 @@ public:
             return;  // aborted before it started: nobody wants the result
         }
         std::exception_ptr error;
+        // spawn_task inside the job spawns onto this job's runtime.
+        struct SpawnTarget {
+            explicit SpawnTarget(Scheduler* s) noexcept { tls_spawn_target = s; }
+            SpawnTarget(const SpawnTarget&) = delete;
+            SpawnTarget& operator=(const SpawnTarget&) = delete;
+            ~SpawnTarget() { tls_spawn_target = nullptr; }
+        } target(sched_);
         try {
             if constexpr (std::is_void_v<R>) {
                 std::invoke(f_);

@@ -40,13 +40,23 @@ Task<void> own_and_run_void(F f) {
 }  // namespace detail
 
 /// Starts `task` on the current runtime and returns at once; the task runs
-/// concurrently with its spawner, on the spawner's thread (current-thread
-/// runtime), in FIFO order with the other ready tasks. The returned handle
-/// joins or aborts it; dropping the handle detaches the task. Throws
-/// std::logic_error (naming spawn_task) when called outside a runtime or with
-/// an empty task. Must be called on the runtime's thread.
+/// concurrently with its spawner: on the spawner's thread, in FIFO order with
+/// the other ready tasks (current-thread runtime), or on whichever worker
+/// takes it first (pool runtime). Inside a `spawn_blocking` job it spawns
+/// onto the job's runtime (the task starts on that runtime's next turn). The
+/// returned handle joins or aborts it; dropping the handle detaches the task.
+/// Throws std::logic_error (naming spawn_task) when called outside a runtime
+/// (and outside a blocking job) or with an empty task. Thread-safe in the
+/// sense above: call it from a runtime's task or from a blocking job.
 template <class T>
 JoinHandle<T> spawn_task(Task<T> task) {
+    if (detail::tls_context.scheduler == nullptr && detail::tls_spawn_target != nullptr) {
+        // Inside a spawn_blocking job: onto the job's runtime.
+        auto h = detail::TaskAccess::release(task, "weft::spawn_task");
+        detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
+        detail::tls_spawn_target->spawn_from_outside(&h.promise());
+        return JoinHandle<T>(h);
+    }
     detail::Scheduler& s = detail::require_scheduler("weft::spawn_task");
     auto h = detail::TaskAccess::release(task, "weft::spawn_task");
     detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
@@ -77,7 +87,9 @@ auto async_move(F&& f) -> detail::task_of_t<F> {
 template <class F>
 requires detail::TaskFactory<F>
 auto spawn_task(F&& f) {
-    detail::require_scheduler("weft::spawn_task");
+    if (detail::tls_spawn_target == nullptr) {
+        detail::require_scheduler("weft::spawn_task");
+    }
     return spawn_task(async_move(std::forward<F>(f)));
 }
 

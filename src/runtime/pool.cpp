@@ -52,6 +52,7 @@ Pool::~Pool() {
     // The blocking pool's jobs report to the workers' schedulers: it goes
     // first (it waits for running jobs).
     blocking_.reset();
+    destroy_unstarted(*workers_[0]->sched);  // spawned by jobs after the last block_on
 }
 
 BlockingPool& Pool::blocking_pool() {
@@ -211,6 +212,19 @@ void Pool::spawn(Scheduler& from, TaskHeader* t) {
     }
     // Rule 3: the task is queued; now look for an idle worker.
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (idle_approx_.load(std::memory_order_relaxed) != 0) {
+        notify_one_idle();
+    }
+}
+
+void Pool::inject(TaskHeader* t) {
+    t->prefix()->set(FramePrefix::kShared);
+    {
+        std::lock_guard<SpinLock> lock(inject_mu_);
+        inject_.push_back(t);
+        inject_approx_.store(inject_.size() - inject_head_, std::memory_order_release);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // rule 3, as spawn()
     if (idle_approx_.load(std::memory_order_relaxed) != 0) {
         notify_one_idle();
     }

@@ -51,6 +51,7 @@ Scheduler::Scheduler(SchedulerConfig cfg)
 Scheduler::~Scheduler() {
     shutdown();
     blocking_.reset();  // waits for running jobs (pool rule 1) while the inbox still exists
+    destroy_outside_spawns();  // spawned by jobs after the last block_on
     {
         std::lock_guard<std::mutex> lock(endpoint_->mu);
         endpoint_->owner = nullptr;  // no more posts
@@ -107,6 +108,36 @@ std::size_t Scheduler::live_tasks() const noexcept {
     return n;
 }
 
+void Scheduler::spawn_from_outside(TaskHeader* t) {
+    // Shared: its JoinHandle lives on another thread (task_header.hpp rule 6).
+    t->prefix()->set(FramePrefix::kShared);
+    if (pool_ != nullptr) {
+        pool_->inject(t);
+        return;
+    }
+    std::lock_guard<std::mutex> lock(remote_mu_);
+    outside_spawns_.push_back(t);
+    // release: drain_remote's acquire load sees the push.
+    inbox_pending_.store(true, std::memory_order_release);
+    notify_parked_locked();
+}
+
+void Scheduler::destroy_outside_spawns() noexcept {
+    std::vector<TaskHeader*> left;
+    {
+        std::lock_guard<std::mutex> lock(remote_mu_);
+        left.swap(outside_spawns_);
+    }
+    for (TaskHeader* t : left) {
+        FramePrefix* p = t->prefix();
+        {
+            std::lock_guard<std::mutex> lock(task_lock(p));
+            p->set(FramePrefix::kCancelled);  // never started: nobody waits on it yet
+        }
+        t->handle().destroy();
+    }
+}
+
 void Scheduler::add_task_to_pool(TaskHeader* t) {
     pool_->spawn(*this, t);  // any worker may start it (pool.hpp)
 }
@@ -130,8 +161,10 @@ void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
     if (report) {
         unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }
-    --owned_;
-    if (t == pool_->root()) {
+    if (pool_ != nullptr) {
+        --owned_;
+    }
+    if (pool_ != nullptr && t == pool_->root()) {
         pool_->stop();  // pool rule 5
     }
     t->handle().destroy();  // rule 2; the memory goes with whichever of frame and handle is last (rule 6)
@@ -236,12 +269,22 @@ bool Scheduler::drain_remote() {
     if (!inbox_pending_.load(std::memory_order_acquire)) {
         return false;
     }
+    std::vector<TaskHeader*> spawns;
     {
         std::lock_guard<std::mutex> lock(remote_mu_);
         inbox_drain_.swap(inbox_);
+        spawns.swap(outside_spawns_);
         inbox_pending_.store(false, std::memory_order_relaxed);  // under the lock
     }
-    const bool any = !inbox_drain_.empty();
+    for (TaskHeader* t : spawns) {
+        // Spawned by a blocking job (current-thread runtime): owned here.
+        const std::uint16_t before = t->prefix()->set(FramePrefix::kPinned);
+        add_task(t);
+        if ((before & FramePrefix::kAbortRequested) != 0) {
+            t->state |= TaskHeader::kCancelRequested;
+        }
+    }
+    const bool any = !inbox_drain_.empty() || !spawns.empty();
     for (Waiter* w : inbox_drain_) {
         if (w->task == nullptr) {
             w->resume();  // a callback posted through the endpoint (a channel poke)
@@ -277,7 +320,7 @@ bool Scheduler::wait_for_blocking_jobs() {
         park(nullptr);  // a finished job notifies the eventfd; I/O is served meanwhile
         return true;
     }
-    remote_cv_.wait(lock, [&] { return !inbox_.empty() || blocking_jobs_ == 0; });
+    remote_cv_.wait(lock, [&] { return !inbox_.empty() || !outside_spawns_.empty() || blocking_jobs_ == 0; });
     return true;
 }
 
@@ -287,7 +330,7 @@ void Scheduler::park(const clock::time_point* deadline) {
         return;
     }
     std::unique_lock<std::mutex> lock(remote_mu_);
-    auto woken = [&] { return !inbox_.empty() || notified_ || !aborts_.empty(); };
+    auto woken = [&] { return !inbox_.empty() || notified_ || !aborts_.empty() || !outside_spawns_.empty(); };
     if (deadline != nullptr) {
         remote_cv_.wait_until(lock, *deadline, woken);
     } else {
@@ -305,7 +348,7 @@ void Scheduler::park_in_epoll(const clock::time_point* deadline) {
     }
     {
         std::lock_guard<std::mutex> lock(remote_mu_);
-        if (!inbox_.empty() || notified_ || !aborts_.empty()) {
+        if (!inbox_.empty() || notified_ || !aborts_.empty() || !outside_spawns_.empty()) {
             return;
         }
         parked_in_epoll_ = true;  // from here on, wakers write the eventfd (no lost wakeup)
@@ -410,6 +453,7 @@ void Scheduler::run(TaskHeader* root) {
 void Scheduler::shutdown() noexcept {
     shutting_down_ = true;
     run_queue_.clear();
+    destroy_outside_spawns();  // queued by blocking jobs, never started
     while (!tasks_.empty()) {
         cancel(TaskHeader::from_all(tasks_.front()));
     }

@@ -3,7 +3,6 @@
 // completion). Design and rules: weft/detail/pool.hpp.
 #include <algorithm>
 #include <chrono>
-#include <stdexcept>
 
 #include "weft/detail/pool.hpp"
 #include "weft/detail/reactor.hpp"
@@ -109,12 +108,7 @@ void Scheduler::abort_task(TaskHeader* t) {
         return;  // finished, or already asked
     }
     if ((before & FramePrefix::kPinned) != 0) {
-        if (pool_ == nullptr) {
-            throw std::logic_error(
-                "JoinHandle::abort: the task runs on a pool runtime, but abort was called on another runtime's "
-                "thread; abort it from a task of its own runtime");
-        }
-        if (t->owner == index_) {
+        if (pool_ == nullptr || t->owner == index_) {
             request_cancel(t);
         } else {
             pool_->worker(t->owner).post_abort(t);

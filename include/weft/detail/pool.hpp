@@ -26,8 +26,8 @@
 //               tasks under a spin lock (spin_lock.hpp): the owner pushes at the back, everyone
 //               takes from the front. When it is full, half of it moves to
 //               the inject queue (as Tokio's local run queue overflows).
-//   inject_     the shared queue: the main task, overflow, spawns from a
-//               thread that is not one of the workers' (none today).
+//   inject_     the shared queue: the main task, overflow, and tasks spawned
+//               outside the workers (by spawn_blocking jobs).
 //   idle_       workers that are parked or about to park (pool mutex);
 //               spawns wake one when any is idle (no lost wakeup: rule 3).
 //   virtual_ns_ the paused clock, one for the pool (rule 4).
@@ -99,6 +99,9 @@ public:
     // ---- called by the workers
     // Queues a new task on worker `from`'s queue (pool rule 3).
     void spawn(Scheduler& from, TaskHeader* t);
+    // Queues a task spawned outside the workers (a spawn_blocking job) on
+    // the inject queue. Thread-safe.
+    void inject(TaskHeader* t);
     // An unstarted task for worker `w`: its own queue, the inject queue,
     // then stolen from another worker. nullptr when none.
     TaskHeader* next_unstarted(Scheduler& w, bool inject_first);

@@ -175,6 +175,11 @@ public:
     }
     // JoinHandle::abort from any thread (pool.hpp for the pool's protocol).
     void abort_task(TaskHeader* t);
+    // spawn_task on a thread outside the runtime (a spawn_blocking job):
+    // the task is queued for this runtime (its inbox; a pool's inject queue)
+    // and starts on its next turn. Thread-safe. A task still queued when the
+    // runtime shuts down is destroyed unstarted.
+    void spawn_from_outside(TaskHeader* t);
     void report_unhandled(std::exception_ptr e) { unhandled_.push_back(std::move(e)); }
 
     // ---- wakes from other threads
@@ -248,6 +253,8 @@ private:
     void finish_shared(TaskHeader* t, std::uint16_t how) noexcept;
     void add_task_to_pool(TaskHeader* t);
     void clear_notified();
+    // Destroys the tasks spawned from outside that never started.
+    void destroy_outside_spawns() noexcept;
     bool poll_timers(bool idle);
     void flush_unhandled();
     bool drain_remote();
@@ -289,6 +296,7 @@ private:
     bool parked_in_epoll_ = false;     // guarded by remote_mu_: wakes go through the eventfd
     bool notified_ = false;            // guarded by remote_mu_: a pool notify() not yet seen
     std::vector<TaskHeader*> aborts_;  // guarded by remote_mu_ (post_abort)
+    std::vector<TaskHeader*> outside_spawns_;  // guarded by remote_mu_ (spawn_from_outside)
     std::atomic<bool> aborts_pending_{false};
     Pool* pool_ = nullptr;
     std::size_t index_ = 0;

@@ -184,6 +184,9 @@ struct Context {
 // is its only consumer), so cancelling it there loses nothing.
 inline constexpr int kTurnBudget = 128;
 inline thread_local Context tls_context{};
+// On a spawn_blocking thread while it runs a job: the runtime the job belongs
+// to, where spawn_task from the job sends its task (Scheduler::spawn_from_outside).
+inline thread_local Scheduler* tls_spawn_target = nullptr;
 
 inline Scheduler* current_scheduler() noexcept {
     return tls_context.scheduler;
