@@ -320,9 +320,12 @@ public:
 };
 
 /// The receiving half of a channel. Move-only, single consumer, used on the
-/// thread that created the channel (elsewhere its operations throw
-/// std::logic_error). Destroying it closes the channel and frees the values
-/// still queued.
+/// channel's home thread: the thread that created the channel on a
+/// current-thread runtime; on a pool runtime (or for a channel made outside
+/// any runtime) the thread of its first operation, which claims it — move it
+/// into another task only before its first receive. Elsewhere its operations
+/// throw std::logic_error. Destroying it closes the channel and frees the
+/// values still queued.
 template <class T>
 class Receiver : private detail::UniqueCore<detail::ChanCore<T>, &detail::ChanCore<T>::drop_receiver> {
     using Base = detail::UniqueCore<detail::ChanCore<T>, &detail::ChanCore<T>::drop_receiver>;

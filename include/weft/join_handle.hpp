@@ -158,7 +158,9 @@ private:
 /// itself; the task and its result are untouched and the handle can be awaited
 /// again. Destroying the handle detaches the task: it keeps running, and an
 /// exception it throws goes to `Runtime::Options::on_unhandled_exception`.
-/// Move-only. Not thread-safe: use a handle on the runtime's thread.
+/// Move-only. Use it from one task at a time; on a pool runtime that task may
+/// run on any worker (awaiting, aborting and dropping race safely with the
+/// task's completion on another worker).
 template <class T>
 class [[nodiscard]] JoinHandle {
 public:

@@ -59,8 +59,10 @@ enum class Shutdown { read, write, both };
 /// `read_some` reads only after it is woken; `read_exact` and `write_all`
 /// may have moved part of their buffer (as in Tokio), the stream stays usable.
 /// Errors throw std::system_error whose message names the operation and the
-/// peer address. Move-only; closes the socket when destroyed. Use it on the
-/// runtime's thread, and do not let it outlive its runtime.
+/// peer address. Move-only; closes the socket when destroyed. Use it from one
+/// task at a time (on a pool runtime that task may run on any worker, also
+/// after the stream moved into another task), and do not let it outlive its
+/// runtime.
 class TcpStream {
 public:
     /// Connects to `host` (a numeric IPv4/IPv6 address, or a name resolved
