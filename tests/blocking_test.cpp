@@ -175,7 +175,7 @@ TEST(SpawnBlocking, the_runtime_waits_for_running_jobs_when_it_is_destroyed) {
     std::atomic<bool> started{false};
     std::atomic<bool> finished{false};
     {
-        weft::Runtime rt;
+        weft::Runtime rt(options());
         rt.block_on([&]() -> Task<> {
             auto detached = weft::spawn_blocking([&] {
                 started = true;

@@ -182,19 +182,20 @@ TEST(ChannelCancel, a_recv_that_loses_a_select_after_being_woken_keeps_the_value
     });
 }
 
-// One Receiver used by three tasks in turn and then by this thread: its home
-// must be the thread that runs them all, a current-thread runtime.
+// One Receiver used by three tasks in turn (on one thread: spawn_here) and
+// then by this thread (on a pool, once the workers have ended: it takes the
+// home over).
 TEST(ChannelCancel, recv_under_timeout_abort_and_shutdown_loses_nothing) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     auto [tx, rx] = weft::channel<int>();
     rt.block_on([&]() -> Task<void> {
         EXPECT_EQ(co_await weft::timeout(5ms, rx.recv()), std::nullopt);  // timed out, nothing lost
-        auto waiter = weft::spawn_task([&rx]() -> Task<void> { (void)co_await rx.recv(); });
+        auto waiter = spawn_here([&rx]() -> Task<void> { (void)co_await rx.recv(); });
         co_await weft::yield_now();
         waiter.abort();
         EXPECT_THROW(co_await waiter, weft::Cancelled);
         (void)tx.send(1);
-        auto parked = weft::spawn_task([&rx]() -> Task<void> {
+        auto parked = spawn_here([&rx]() -> Task<void> {
             (void)co_await rx.recv();
             (void)co_await rx.recv();  // waits here when the runtime shuts down
         });
@@ -391,9 +392,9 @@ TEST(Channel, a_receiver_outlives_its_runtime_and_waits_again_in_the_next) {
         (void)tx.send(1);
     });
     {
-        weft::Runtime rt;
+        weft::Runtime rt(options());
         EXPECT_EQ(rt.block_on([&rx]() -> Task<std::optional<int>> { co_return co_await rx.recv(); }), 1);
-    }  // the runtime is gone; the channel still points at its endpoint
+    }  // the runtime is gone (on a pool, with the worker that was rx's home); the channel still points at its endpoint
     first.join();
     std::thread late([tx]() mutable { (void)tx.send(2); });  // posts to the dead endpoint: dropped
     late.join();
@@ -401,10 +402,10 @@ TEST(Channel, a_receiver_outlives_its_runtime_and_waits_again_in_the_next) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         (void)tx.send(3);
     });
-    weft::Runtime rt2;
+    weft::Runtime rt2(options());
     auto got = rt2.block_on([&rx]() -> Task<std::vector<int>> {
         std::vector<int> out;
-        while (auto v = co_await rx.recv()) {  // waits in the new runtime: its endpoint now
+        while (auto v = co_await rx.recv()) {  // waits in the new runtime (a new worker takes the home over)
             out.push_back(*v);
         }
         co_return out;

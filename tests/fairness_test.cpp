@@ -13,9 +13,10 @@ using namespace std::chrono_literals;
 using namespace weft_test;
 
 // These check the budget on one thread, where the order is defined: the
-// current-thread runtime (pool_test.cpp checks the pool's workers).
+// tasks share the main task's thread (spawn_here: spawn_local on a pool, whose
+// workers keep the same budget; pool_test.cpp checks it across workers).
 TEST(Fairness, draining_a_channel_that_never_empties_lets_others_run) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     rt.block_on([]() -> Task<> {
         auto [tx, rx] = weft::channel<int>();
         for (int i = 0; i < 1000; ++i) {
@@ -23,7 +24,7 @@ TEST(Fairness, draining_a_channel_that_never_empties_lets_others_run) {
         }
         int received_when_other_ran = -1;
         int received = 0;
-        auto other = weft::spawn_task([&]() -> Task<> {
+        auto other = spawn_here([&]() -> Task<> {
             received_when_other_ran = received;
             co_return;
         });
@@ -38,17 +39,17 @@ TEST(Fairness, draining_a_channel_that_never_empties_lets_others_run) {
 }
 
 TEST(Fairness, a_loop_of_due_sleeps_does_not_starve_the_others) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     rt.block_on([]() -> Task<> {
         bool stop = false;
         std::uint64_t spins = 0;
-        auto spinner = weft::spawn_task([&]() -> Task<> {
+        auto spinner = spawn_here([&]() -> Task<> {
             while (!stop) {
                 co_await weft::sleep(0ms);  // always due: would never suspend without the budget
                 ++spins;
             }
         });
-        auto stopper = weft::spawn_task([&]() -> Task<> {
+        auto stopper = spawn_here([&]() -> Task<> {
             stop = true;
             co_return;
         });
@@ -59,16 +60,16 @@ TEST(Fairness, a_loop_of_due_sleeps_does_not_starve_the_others) {
 }
 
 TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     rt.block_on([]() -> Task<> {
         std::vector<weft::JoinHandle<int>> handles;
         for (int i = 0; i < 500; ++i) {
-            handles.push_back(weft::spawn_task([i]() -> Task<int> { co_return i; }));
+            handles.push_back(spawn_here([i]() -> Task<int> { co_return i; }));
         }
         co_await weft::yield_now();  // every task has finished
         int awaited_when_other_ran = -1;
         int awaited = 0;
-        auto other = weft::spawn_task([&]() -> Task<> {
+        auto other = spawn_here([&]() -> Task<> {
             awaited_when_other_ran = awaited;
             co_return;
         });
@@ -84,16 +85,16 @@ TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
     });
 }
 
-// One Receiver used by two tasks in turn: its home must be their one thread.
+// One Receiver used by two tasks in turn: its home is their one thread.
 TEST(Fairness, a_recv_cancelled_while_yielding_for_the_budget_loses_nothing) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     rt.block_on([]() -> Task<> {
         auto [tx, rx] = weft::channel<int>();
         for (int i = 0; i < 1000; ++i) {
             (void)tx.send(i);
         }
         int taken = 0;
-        auto drainer = weft::spawn_task([&]() -> Task<> {
+        auto drainer = spawn_here([&]() -> Task<> {
             for (;;) {
                 (void)co_await rx.recv();
                 ++taken;

@@ -199,16 +199,15 @@ TEST(Net, shutdown_write_gives_the_peer_end_of_stream) {
 }
 
 // Needs the order of one thread: `first` must be waiting before the second
-// read starts (a current-thread runtime).
+// read starts (spawn_here: spawn_local on a pool).
 TEST(Net, a_second_concurrent_read_is_refused) {
-    weft::Runtime rt;
-    rt.block_on([]() -> Task<> {
+    weft_test::run([]() -> Task<> {
         auto listener = TcpListener::bind("127.0.0.1:0");
         auto client = co_await TcpStream::connect(listener.local_address());
         auto [conn, peer] = co_await listener.accept();
         std::array<char, 8> a{};
         std::array<char, 8> b{};
-        auto first = weft::spawn_task(conn.read_some(a));
+        auto first = spawn_here([&conn, &a]() -> Task<std::size_t> { co_return co_await conn.read_some(a); });
         co_await weft::yield_now();  // first now waits for data
         bool refused = false;
         try {

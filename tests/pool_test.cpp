@@ -341,6 +341,28 @@ TEST(Pool, a_throwing_handler_ends_block_on_with_its_exception) {
                  std::runtime_error);
 }
 
+// The home rule of a Receiver on a pool (chan_core.hpp): the worker of its
+// first receive, while that thread runs; then whoever uses it next.
+TEST(Pool, a_receiver_is_refused_off_its_home_while_that_runs_and_taken_over_after) {
+    auto [tx, rx] = weft::channel<int>();
+    weft::Runtime rt(pool(2));
+    rt.block_on([&]() -> Task<> {
+        (void)tx.send(1);
+        EXPECT_EQ(co_await rx.recv(), 1);  // claims this worker
+        (void)tx.send(2);
+        std::string msg;
+        std::thread other([&] { msg = logic_error_of([&] { (void)rx.try_recv(); }); });
+        other.join();
+        EXPECT_NE(msg.find("home thread"), std::string::npos) << msg;
+    });
+    // The workers have ended: this thread takes the home over, 2 is still there.
+    EXPECT_EQ(rx.try_recv(), 2);
+    (void)tx.send(3);
+    // Now this (running) thread is the home: a worker of the next block_on is refused.
+    EXPECT_THROW(rt.block_on([&]() -> Task<std::optional<int>> { co_return co_await rx.recv(); }), std::logic_error);
+    EXPECT_EQ(rx.try_recv(), 3);
+}
+
 TEST(PoolMisuse, block_on_inside_a_worker_throws_logic_error) {
     weft::Runtime rt(pool(2));
     std::string msg = rt.block_on([&]() -> Task<std::string> {

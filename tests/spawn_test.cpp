@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/probe.hpp"
@@ -49,15 +51,16 @@ TEST(Spawn, spawned_task_runs_concurrently_and_join_yields_its_value) {
     EXPECT_EQ(got, 3);
 }
 
-// The current-thread runtime's FIFO order (on a pool, tasks start on two
-// threads at once).
+// FIFO order on one thread: spawn_task on a current-thread runtime,
+// spawn_local on a pool (spawn_here; spawn_task on a pool starts tasks on
+// several threads at once, in no defined order).
 TEST(Spawn, spawned_tasks_start_in_spawn_order) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     std::vector<int> order = rt.block_on([]() -> Task<std::vector<int>> {
         auto log = std::make_shared<std::vector<int>>();
         std::vector<JoinHandle<void>> hs;
         for (int i = 0; i < 5; ++i) {
-            hs.push_back(weft::spawn_task([log, i]() -> Task<void> {
+            hs.push_back(spawn_here([log, i]() -> Task<void> {
                 log->push_back(i);
                 co_return;
             }));
@@ -303,4 +306,94 @@ TEST(Misuse, a_deadlock_is_reported_instead_of_hanging) {
     });
     EXPECT_NE(msg.find("deadlock"), std::string::npos) << msg;
     EXPECT_EQ(rt.armed_timers(), 0U);
+}
+
+// ---- spawn_local: the tasks stay on the spawner's thread (on a pool, its
+// worker; on a current-thread runtime every task does anyway).
+TEST(SpawnLocal, tasks_stay_on_the_spawners_thread_through_sleeps_and_yields) {
+    run_paused([]() -> Task<> {
+        const auto me = std::this_thread::get_id();
+        std::vector<JoinHandle<bool>> hs;
+        for (int i = 0; i < 200; ++i) {
+            hs.push_back(weft::spawn_local([me, i]() -> Task<bool> {
+                bool same = std::this_thread::get_id() == me;
+                co_await weft::sleep(std::chrono::milliseconds(i % 7));
+                same = same && std::this_thread::get_id() == me;
+                co_await weft::yield_now();
+                co_return same && std::this_thread::get_id() == me;
+            }));
+        }
+        int on_my_thread = 0;
+        for (auto& h : hs) {
+            on_my_thread += co_await h ? 1 : 0;
+        }
+        EXPECT_EQ(on_my_thread, 200);
+    });
+}
+
+TEST(SpawnLocal, from_a_spawned_task_they_share_its_thread_and_start_in_spawn_order) {
+    auto log = run_paused([]() -> Task<std::vector<int>> {
+        auto outer = weft::spawn_task([]() -> Task<std::vector<int>> {
+            const auto me = std::this_thread::get_id();
+            std::vector<int> started;  // one thread: no lock
+            std::vector<JoinHandle<void>> hs;
+            for (int i = 0; i < 50; ++i) {
+                hs.push_back(weft::spawn_local([&started, me, i]() -> Task<void> {
+                    EXPECT_EQ(std::this_thread::get_id(), me);
+                    started.push_back(i);
+                    co_return;
+                }));
+            }
+            for (auto& h : hs) {
+                co_await h;
+            }
+            co_return started;
+        });
+        co_return co_await outer;
+    });
+    std::vector<int> want(50);
+    std::iota(want.begin(), want.end(), 0);
+    EXPECT_EQ(log, want);
+}
+
+TEST(SpawnLocal, its_handles_are_awaited_and_aborted_from_any_task) {
+    int got = run_paused([]() -> Task<int> {
+        auto value = weft::spawn_local(after(1s, 7));
+        LifeCount life;
+        auto parked = weft::spawn_local([p = Probe(life)]() -> Task<void> { co_await weft::sleep(1h); });
+        // The handles move into a task that any worker may run.
+        auto user = weft::spawn_task([value = std::move(value), parked = std::move(parked)]() mutable -> Task<int> {
+            parked.abort();
+            bool cancelled = false;
+            try {
+                co_await parked;
+            } catch (const weft::Cancelled&) {
+                cancelled = true;
+            }
+            EXPECT_TRUE(cancelled);
+            co_return co_await value;
+        });
+        const int v = co_await user;
+        EXPECT_EQ(life.alive, 0);
+        co_return v;
+    });
+    EXPECT_EQ(got, 7);
+}
+
+TEST(SpawnLocalMisuse, outside_a_task_it_throws_logic_error_and_the_runtime_goes_on) {
+    const std::string outside = logic_error_of([] { (void)weft::spawn_local([]() -> Task<int> { co_return 1; }); });
+    EXPECT_NE(outside.find("weft::spawn_local"), std::string::npos) << outside;
+    EXPECT_NE(outside.find("block_on"), std::string::npos) << outside;
+    int got = run_paused([]() -> Task<int> {
+        // A blocking job runs on no worker: spawn_local has no thread to keep the task on.
+        std::string in_job = co_await weft::spawn_blocking([] {
+            return logic_error_of([] { (void)weft::spawn_local([]() -> Task<int> { co_return 1; }); });
+        });
+        EXPECT_NE(in_job.find("weft::spawn_local"), std::string::npos) << in_job;
+        Task<int> empty;
+        std::string msg = logic_error_of([&] { auto h = weft::spawn_local(std::move(empty)); });
+        EXPECT_NE(msg.find("spawn_local"), std::string::npos) << msg;
+        co_return co_await weft::spawn_local(after(1ms, 3));
+    });
+    EXPECT_EQ(got, 3);
 }

@@ -596,13 +596,13 @@ TEST(StreamShutdown, tasks_waiting_on_streams_are_destroyed_with_no_timer_left) 
 // ---- misuse, and the members not exercised above
 
 // One stream polled by two tasks on purpose: on one thread (a stream is not
-// thread-safe; on a pool the two tasks could run at once).
+// thread-safe; spawn_here keeps the two on one worker of a pool).
 TEST(StreamMisuse, a_second_next_while_one_waits_throws_and_the_first_still_gets_its_item) {
-    weft::Runtime rt(current_thread_paused());
+    weft::Runtime rt(paused());
     rt.block_on([&]() -> Task<> {
         auto ticks = weft::interval(10ms);
         EXPECT_EQ(ticks.period(), 10ms);
-        auto first = weft::spawn_task([&ticks]() -> Task<std::uint64_t> { co_return *co_await ticks.next(); });
+        auto first = spawn_here([&ticks]() -> Task<std::uint64_t> { co_return *co_await ticks.next(); });
         co_await weft::yield_now();  // first now waits for tick 1
         std::string msg;
         try {

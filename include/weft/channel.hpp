@@ -80,8 +80,9 @@ public:
         if (!core_->claim_home()) {
             throw std::logic_error(
                 "Receiver::recv: a Receiver must be used on its channel's home thread: the thread that created "
-                "it (current-thread runtime) or, on a pool runtime, the worker of its first receive; create the "
-                "channel on the receiving side, or move the Receiver only before its first receive");
+                "it (current-thread runtime) or, on a pool runtime, the worker of its first receive, while that "
+                "thread runs; receive from one task, spawn the tasks that share a Receiver with spawn_local, or "
+                "move the Receiver only before its first receive");
         }
         if (budget_spent() && core_->ready_now()) {
             yield_ = true;  // coop budget (task_header.hpp): yield first, take after
@@ -323,8 +324,10 @@ public:
 /// channel's home thread: the thread that created the channel on a
 /// current-thread runtime; on a pool runtime (or for a channel made outside
 /// any runtime) the thread of its first operation, which claims it — move it
-/// into another task only before its first receive. Elsewhere its operations
-/// throw std::logic_error. Destroying it closes the channel and frees the
+/// into another task only before its first receive, or share it between
+/// tasks spawned with `spawn_local`. Once the home thread has ended (a pool's
+/// workers end with each block_on), the next thread to use it takes the home
+/// over. Elsewhere its operations throw std::logic_error. Destroying it closes the channel and frees the
 /// values still queued.
 template <class T>
 class Receiver : private detail::UniqueCore<detail::ChanCore<T>, &detail::ChanCore<T>::drop_receiver> {

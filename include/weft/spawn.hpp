@@ -64,6 +64,26 @@ JoinHandle<T> spawn_task(Task<T> task) {
     return JoinHandle<T>(h);
 }
 
+/// Starts `task` on the calling thread's worker and returns at once: the
+/// task never runs on another thread (it is not stealable), so it shares that
+/// thread with its spawner and with every other task spawned locally there —
+/// for tasks that must run in a defined order with each other, or that share
+/// a `Receiver`, a stream or another object that is not thread-safe. It is
+/// queued behind the worker's ready tasks (FIFO), exactly as `spawn_task` on
+/// a current-thread runtime, where the two are the same. The handle works as
+/// `spawn_task`'s, from any thread. Throws std::logic_error (naming
+/// spawn_local) when not called from a task on a runtime's thread (a
+/// `spawn_blocking` job has no worker: use `spawn_task` there) or with an
+/// empty task.
+template <class T>
+JoinHandle<T> spawn_local(Task<T> task) {
+    detail::Scheduler& s = detail::require_scheduler("weft::spawn_local");
+    auto h = detail::TaskAccess::release(task, "weft::spawn_local");
+    detail::FramePrefix::of(h.address())->set(detail::FramePrefix::kHandleAlive);
+    s.add_local_task(&h.promise());
+    return JoinHandle<T>(h);
+}
+
 /// The `async move { ... }` block: takes ownership of `f`, a callable
 /// returning `Task<T>` (typically a lambda with captures), and returns a lazy
 /// Task that calls it and awaits the result. The callable, and so every
@@ -91,6 +111,15 @@ auto spawn_task(F&& f) {
         detail::require_scheduler("weft::spawn_task");
     }
     return spawn_task(async_move(std::forward<F>(f)));
+}
+
+/// Spawns locally (see `spawn_local(Task<T>)`) the task that the callable
+/// `f` returns, keeping `f` (its captures) alive until that task ends.
+template <class F>
+requires detail::TaskFactory<F>
+auto spawn_local(F&& f) {
+    detail::require_scheduler("weft::spawn_local");
+    return spawn_local(async_move(std::forward<F>(f)));
 }
 
 }  // namespace weft

@@ -290,9 +290,12 @@ TaskHeader* Pool::steal_into(Scheduler& thief) noexcept {
             continue;
         }
         if (got > 1) {
+            // The thief's own queue is empty here (it steals only after
+            // finding it empty, and only its owner pushes to it), so the
+            // batch, at most half a queue, always fits.
             LocalQueue& mine = workers_[me]->queue;
             std::lock_guard<SpinLock> lock(mine.mu);
-            for (std::size_t i = 1; i < got && mine.len < kLocalCapacity; ++i) {
+            for (std::size_t i = 1; i < got; ++i) {
                 mine.ring[(mine.head + mine.len) % kLocalCapacity] = batch[i];
                 ++mine.len;
             }

@@ -142,6 +142,11 @@ void Scheduler::add_task_to_pool(TaskHeader* t) {
     pool_->spawn(*this, t);  // any worker may start it (pool.hpp)
 }
 
+void Scheduler::add_local_task_to_pool(TaskHeader* t) {
+    t->prefix()->set(FramePrefix::kShared);  // its handle may be awaited or aborted on any worker
+    adopt(t);                                // pinned here before anyone else can see it
+}
+
 void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
     FramePrefix* p = t->prefix();
     bool report = false;

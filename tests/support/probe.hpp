@@ -40,8 +40,9 @@ private:
 // The runtime flavour the tests run on: every test binary runs twice under
 // CTest, as "st.*" on current-thread runtimes and as "pool2.*" with
 // WEFT_TEST_WORKERS=2 (tests/CMakeLists.txt). Tests build their runtimes
-// from these helpers; the few that check an order only the current-thread
-// runtime defines use current_thread() explicitly.
+// from these helpers; those that check an order only one thread defines
+// spawn with spawn_here (below), which keeps the tasks on one worker of a
+// pool.
 inline std::size_t workers() {
     const char* v = std::getenv("WEFT_TEST_WORKERS");
     return v == nullptr ? 0 : static_cast<std::size_t>(std::strtoul(v, nullptr, 10));
@@ -64,11 +65,15 @@ inline weft::Runtime::Options paused() {
     return o;
 }
 
-// A current-thread runtime's options (paused clock), whatever the flavour.
-inline weft::Runtime::Options current_thread_paused() {
-    weft::Runtime::Options o;
-    o.paused_clock = true;
-    return o;
+// Spawns the task `f` returns so that it runs on the caller's thread, in
+// FIFO order with the caller's other ready tasks: spawn_task on a
+// current-thread runtime (whose order the tests check), spawn_local on a pool
+// (which gives the same order on the caller's worker). For tests of an order
+// only one thread defines, or of one Receiver, stream or socket shared by
+// several tasks.
+template <class F>
+auto spawn_here(F&& f) {
+    return on_pool() ? weft::spawn_local(std::forward<F>(f)) : weft::spawn_task(std::forward<F>(f));
 }
 
 // Runs the task `f` returns on a fresh runtime with the paused clock.

@@ -5,6 +5,9 @@
 //             thread that created it on a current-thread runtime; on a pool
 //             runtime (or when made outside any runtime) the thread of the
 //             Receiver's first operation, which claims it (claim_home).
+//             Named by the thread's ThreadLife (thread_life.hpp); once that
+//             thread has ended, the next thread to use the Receiver takes
+//             the home over (a pool's next block_on runs on new workers).
 //   local_    values sent on the channel's home thread: no lock, no atomic
 //             read-modify-write on that path.
 //   remote_   values sent from any other thread, under mu_; remote_pending_
@@ -62,15 +65,10 @@
 #include "weft/detail/resume.hpp"
 #include "weft/detail/scheduler.hpp"
 #include "weft/detail/task_header.hpp"
+#include "weft/detail/thread_life.hpp"
 
 namespace weft::detail {
 
-// Identifies the calling thread: the address of a thread-local, one
-// instruction away (std::this_thread::get_id() is a library call).
-inline thread_local const char tls_thread_tag = 0;
-inline const void* this_thread_tag() noexcept {
-    return &tls_thread_tag;
-}
 
 // A sender waiting for room in a bounded channel.
 template <class T>
@@ -93,26 +91,37 @@ public:
         if (rx_ep_ != nullptr) {
             rx_ep_->release();
         }
+        if (ThreadLife* h = home_.load(std::memory_order_relaxed)) {
+            h->release();
+        }
     }
 
     [[nodiscard]] bool bounded() const noexcept { return capacity_ != 0; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    // relaxed: home_ is written once, by the Receiver's thread; a sender that
-    // reads it stale (nullptr) takes the remote lane, which is always right.
+    // relaxed: home_ is written by the Receiver's thread only; a sender that
+    // reads it stale (nullptr, or an ended home) takes the remote lane, which
+    // is always right.
     [[nodiscard]] bool on_home_thread() const noexcept {
-        return this_thread_tag() == home_.load(std::memory_order_relaxed);
+        return this_thread_life() == home_.load(std::memory_order_relaxed);
     }
     // Receiver side: true when this thread is (or has just become) the home.
     // A Receiver is used by one task at a time, so only one thread claims.
+    // A home whose thread has ended is taken over (thread_life.hpp: the
+    // acquire in ended() makes the values it left in local_ visible here).
     bool claim_home() noexcept {
-        const void* h = home_.load(std::memory_order_relaxed);
-        if (h == this_thread_tag()) [[likely]] {
+        ThreadLife* const me = this_thread_life();
+        ThreadLife* const h = home_.load(std::memory_order_relaxed);
+        if (h == me) [[likely]] {
             return true;
         }
-        if (h != nullptr) {
+        if (h != nullptr && !h->ended()) {
             return false;
         }
-        home_.store(this_thread_tag(), std::memory_order_relaxed);
+        me->retain();
+        home_.store(me, std::memory_order_relaxed);
+        if (h != nullptr) {
+            h->release();
+        }
         return true;
     }
 
@@ -364,12 +373,17 @@ private:
     // The creating thread on a current-thread runtime; unclaimed (nullptr)
     // on a pool runtime or outside any runtime, where the Receiver's task may
     // run on any worker.
-    static const void* initial_home() noexcept {
+    static ThreadLife* initial_home() {
         Scheduler* s = current_scheduler();
-        return s != nullptr && s->pool() == nullptr ? this_thread_tag() : nullptr;
+        if (s == nullptr || s->pool() != nullptr) {
+            return nullptr;
+        }
+        ThreadLife* me = this_thread_life();
+        me->retain();
+        return me;
     }
 
-    std::atomic<const void*> home_;
+    std::atomic<ThreadLife*> home_;
     const std::size_t capacity_;
     BlockQueue<T> local_;
     std::mutex mu_;

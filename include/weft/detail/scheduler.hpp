@@ -167,6 +167,16 @@ public:
         tasks_.push_back(static_cast<AllLink*>(t));
         schedule(t);
     }
+    // spawn_local: registers `t` with this scheduler and queues its first
+    // turn here; on a pool the task is pinned to this worker at once (never
+    // stolen), its flags shared because its handle may travel.
+    void add_local_task(TaskHeader* t) {
+        if (pool_ != nullptr) {
+            add_local_task_to_pool(t);
+            return;
+        }
+        add_task(t);
+    }
     // Called from a spawned task's final suspension (rule 2).
     void on_task_complete(TaskHeader* t) noexcept;
     void request_cancel(TaskHeader* t) noexcept {
@@ -252,6 +262,7 @@ private:
     // A pool task completed (kCompleted) or is cancelled (kCancelled).
     void finish_shared(TaskHeader* t, std::uint16_t how) noexcept;
     void add_task_to_pool(TaskHeader* t);
+    void add_local_task_to_pool(TaskHeader* t);
     void clear_notified();
     // Destroys the tasks spawned from outside that never started.
     void destroy_outside_spawns() noexcept;
