@@ -1,7 +1,8 @@
 // Chunk mapping for the frame pool; see weft/detail/frame_pool.hpp.
 #include "weft/detail/frame_pool.hpp"
 
-#include <sys/mman.h>
+#include "page_source.hpp"
+
 
 #include <algorithm>
 #include <mutex>
@@ -11,7 +12,6 @@ namespace weft::detail {
 
 namespace {
 constexpr std::size_t kFirstChunk = std::size_t{64} << 10;
-constexpr std::size_t kHugeChunk = std::size_t{2} << 20;
 
 // Pools of threads that ended (see the memory policy in frame_pool.hpp).
 std::mutex g_orphans_mu;
@@ -61,18 +61,7 @@ void FramePool::refill() {
     }
     const std::size_t size = state_.next_chunk == 0 ? kFirstChunk : state_.next_chunk;
     state_.next_chunk = std::min(size * 2, kHugeChunk);
-    // Populated up front: one system call provides every page of the chunk,
-    // instead of a fault per page. Transparent huge pages were tried
-    // (MADV_HUGEPAGE): one fault per 2 MiB when the kernel has huge pages at
-    // hand, but with the usual `defrag=madvise` setting a fault must compact
-    // memory first when it has none, which made a million spawns 2-5x slower
-    // in most runs of a benchmark session. Populating 4 KiB pages measured
-    // steady: spawn_join 82-88 ns (st) against 94-341 ns without it or with
-    // huge pages, on the same machine in one session.
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (p == MAP_FAILED) {
-        throw std::bad_alloc();
-    }
+    void* p = map_chunk(size);  // page_source.cpp: populated, huge pages where they measure cheaper
     state_.bump = static_cast<char*>(p);
     state_.end = state_.bump + size;
 }
