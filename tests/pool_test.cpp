@@ -163,6 +163,45 @@ TEST(Pool, join_handles_dropped_racing_completion_free_every_task) {
     EXPECT_EQ(c.destroyed.load(), 20'000);
 }
 
+// The error of a task whose handle is dropped while it completes on the
+// other worker is reported once: by the completion if the handle was gone,
+// else by the handle's release (task_header.hpp rule 6).
+TEST(Pool, errors_of_handles_dropped_racing_completion_are_reported_exactly_once) {
+    constexpr int kTasks = 20'000;
+    std::atomic<int> reported{0};
+    std::atomic<int> thrown{0};
+    {
+        weft::Runtime::Options o = pool(2, false);
+        o.on_unhandled_exception = [&](std::exception_ptr e) {
+            try {
+                std::rethrow_exception(std::move(e));
+            } catch (const std::runtime_error&) {
+                ++reported;
+            }
+        };
+        weft::Runtime rt(std::move(o));
+        rt.block_on([&]() -> Task<void> {
+            for (int i = 0; i < kTasks; ++i) {
+                auto h = weft::spawn_task([&thrown]() -> Task<int> {
+                    ++thrown;
+                    throw std::runtime_error("dropped");
+                    co_return 0;
+                });
+                if (i % 3 == 0) {
+                    co_await weft::yield_now();
+                }
+                // h is dropped here, before, during or after the task's completion.
+            }
+            co_await until([&] { return reported.load() >= kTasks; });  // a lost report hangs here (test timeout)
+            for (int i = 0; i < 100; ++i) {
+                co_await weft::yield_now();  // room for a second report of any of them
+            }
+        });
+    }
+    EXPECT_EQ(thrown.load(), kTasks);
+    EXPECT_EQ(reported.load(), kTasks);
+}
+
 TEST(Pool, channel_close_racing_sends_loses_nothing_that_was_accepted) {
     weft::Runtime rt(pool(2, false));
     for (int round = 0; round < 20; ++round) {

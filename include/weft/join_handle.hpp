@@ -23,11 +23,22 @@ template <class T>
 void release_task(FramePrefix* p) {
     std::uint16_t before = 0;
     std::exception_ptr unobserved;
-    {
-        std::unique_lock<std::mutex> lock;
-        if (p->shared()) {
-            lock = std::unique_lock<std::mutex>(task_lock(p));  // against the completion's check (rule 6)
+    if (p->shared()) {
+        // Rule 6: the error is read while this handle's kHandleAlive still
+        // holds the memory, and counts only if the clear below finds the
+        // task completed (else the completion reports it).
+        std::uint16_t seen = p->load();
+        for (;;) {
+            unobserved = nullptr;
+            if ((seen & (FramePrefix::kCompleted | FramePrefix::kErrorObserved)) == FramePrefix::kCompleted) {
+                unobserved = p->error;  // immutable once kCompleted is set
+            }
+            if (p->exchange_flags(seen, static_cast<std::uint16_t>(seen & ~FramePrefix::kHandleAlive))) {
+                break;
+            }
         }
+        before = seen;
+    } else {
         before = p->clear(FramePrefix::kHandleAlive);
         if ((before & FramePrefix::kCompleted) != 0 && p->error && (before & FramePrefix::kErrorObserved) == 0) {
             unobserved = p->error;
@@ -113,6 +124,13 @@ public:
         }
         waiter_.arm(caller);
         t.join_waiter = &waiter_;
+        if (lock.owns_lock() && (p->set(FramePrefix::kJoinWaiting) & FramePrefix::kFinished) != 0) {
+            // Finished between the check and the flag, without seeing the
+            // flag (so without the lock): nobody will wake this waiter.
+            t.join_waiter = nullptr;
+            p->clear(FramePrefix::kJoinWaiting);
+            return false;
+        }
         registered_ = true;
         return true;
     }
@@ -135,6 +153,7 @@ private:
         std::lock_guard<std::mutex> lock(task_lock(p));
         if (h_.promise().join_waiter == &waiter_) {
             h_.promise().join_waiter = nullptr;  // still waiting: withdraw
+            p->clear(FramePrefix::kJoinWaiting);
         } else {
             waiter_.cancel_delivered_wake();  // woken (maybe through this worker's inbox) but not resumed
         }

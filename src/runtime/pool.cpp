@@ -266,6 +266,47 @@ TaskHeader* Pool::pop_inject() noexcept {
     return t;
 }
 
+TaskHeader* Pool::take_inject(Scheduler& w) noexcept {
+    if (inject_approx_.load(std::memory_order_acquire) == 0) {
+        return nullptr;
+    }
+    // A batch, as Go's global run queue hands out: the worker's share of the
+    // queue, at most half a local queue, so that a stream of overflow from a
+    // spawning worker costs one lock per batch instead of one per task.
+    // Only this thread pushes to its own queue, so the room read here can
+    // only grow before the batch goes in.
+    LocalQueue& mine = workers_[w.index()]->queue;
+    const std::size_t room = kLocalCapacity - std::min(kLocalCapacity, mine.approx.load(std::memory_order_acquire));
+    TaskHeader* batch[kLocalCapacity / 2];
+    std::size_t got = 0;
+    {
+        std::lock_guard<SpinLock> lock(inject_mu_);
+        const std::size_t avail = inject_.size() - inject_head_;
+        if (avail == 0) {
+            return nullptr;
+        }
+        const std::size_t share = std::max<std::size_t>(1, avail / workers_.size());
+        const std::size_t take = std::min({share, kLocalCapacity / 2, room + 1});
+        for (; got < take; ++got) {
+            batch[got] = inject_[inject_head_++];
+        }
+        if (inject_head_ == inject_.size()) {
+            inject_.clear();
+            inject_head_ = 0;
+        }
+        inject_approx_.store(inject_.size() - inject_head_, std::memory_order_release);
+    }
+    if (got > 1) {
+        std::lock_guard<SpinLock> lock(mine.mu);
+        for (std::size_t i = 1; i < got; ++i) {
+            mine.ring[(mine.head + mine.len) % kLocalCapacity] = batch[i];
+            ++mine.len;
+        }
+        mine.approx.store(mine.len, std::memory_order_release);
+    }
+    return batch[0];
+}
+
 TaskHeader* Pool::steal_into(Scheduler& thief) noexcept {
     const std::size_t n = workers_.size();
     const std::size_t me = thief.index();
@@ -308,7 +349,7 @@ TaskHeader* Pool::steal_into(Scheduler& thief) noexcept {
 
 TaskHeader* Pool::next_unstarted(Scheduler& w, bool inject_first) {
     if (inject_first) {
-        if (TaskHeader* t = pop_inject()) {
+        if (TaskHeader* t = take_inject(w)) {
             return t;
         }
     }
@@ -323,7 +364,7 @@ TaskHeader* Pool::next_unstarted(Scheduler& w, bool inject_first) {
             return t;
         }
     }
-    if (TaskHeader* t = pop_inject()) {
+    if (TaskHeader* t = take_inject(w)) {
         return t;
     }
     return steal_into(w);

@@ -149,10 +149,9 @@ void Scheduler::add_local_task_to_pool(TaskHeader* t) {
 
 void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
     FramePrefix* p = t->prefix();
-    bool report = false;
-    {
-        std::lock_guard<std::mutex> lock(task_lock(p));  // task_header.hpp rule 6
-        const std::uint16_t before = p->set(how);
+    const std::uint16_t before = p->set(how);  // task_header.hpp rule 6
+    if ((before & (FramePrefix::kJoinWaiting | FramePrefix::kAbortRequested)) != 0) {
+        std::lock_guard<std::mutex> lock(task_lock(p));
         if (Waiter* jw = std::exchange(t->join_waiter, nullptr)) {
             if (jw->task != t) {
                 static_cast<RemoteWaiter*>(jw)->wake_from_anywhere();  // under the lock: its awaiter may be leaving
@@ -161,8 +160,8 @@ void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
         if ((before & FramePrefix::kAbortRequested) != 0) {
             withdraw_abort(t);  // an entry queued for this worker would name a dead task
         }
-        report = how == FramePrefix::kCompleted && (before & FramePrefix::kHandleAlive) == 0 && p->error;
     }
+    const bool report = how == FramePrefix::kCompleted && (before & FramePrefix::kHandleAlive) == 0 && p->error;
     if (report) {
         unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }

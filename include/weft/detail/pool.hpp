@@ -141,6 +141,9 @@ private:
     void destroy_unstarted(Scheduler& on);
     static void destroy_unstarted_task(TaskHeader* t) noexcept;
     TaskHeader* pop_inject() noexcept;
+    // An unstarted task from the inject queue for `w`, moving a batch more
+    // into w's own queue.
+    TaskHeader* take_inject(Scheduler& w) noexcept;
     TaskHeader* steal_into(Scheduler& thief) noexcept;
 
     bool paused_;

@@ -38,12 +38,19 @@
 //      through the owner's remote inbox (Scheduler::wake_remote).
 //   6. A FramePrefix's flags are read and written only through its
 //      accessors. On a pool runtime (kShared) they are atomic
-//      read-modify-writes, and the steps that must agree across threads —
-//      completion or cancellation against a JoinHandle's await, abort and
-//      release — run under the task's stripe lock (task_lock()); frame
-//      memory is freed by whichever of the frame's destruction (kFrameGone)
-//      and the handle's release (kHandleAlive) comes second, as the
-//      read-modify-write's old value tells.
+//      read-modify-writes, whose old values settle the races without a lock
+//      in the common case:
+//      - frame memory is freed by whichever of the frame's destruction
+//        (kFrameGone) and the handle's release (kHandleAlive) comes second;
+//      - an error nobody observed is reported by the completion if the
+//        handle was gone by then, else by the handle's release, which reads
+//        the error while its kHandleAlive still holds the memory;
+//      - a JoinHandle await that must wait, and abort(), work under the
+//        task's stripe lock (task_lock()) and leave a flag (kJoinWaiting,
+//        kAbortRequested); a completion or cancellation that finds one of
+//        them takes the same lock to wake the waiter or withdraw the abort,
+//        and one that finds neither needs no lock: the flag is set, under
+//        the lock, by a read-modify-write that would have seen kFinished.
 #pragma once
 
 #include <atomic>
@@ -75,6 +82,7 @@ struct alignas(16) FramePrefix {
     static constexpr std::uint16_t kShared = 1U << 7;          // spawned on a pool runtime (rule 6)
     static constexpr std::uint16_t kAbortRequested = 1U << 8;  // pool: abort() asked, not yet delivered
     static constexpr std::uint16_t kPinned = 1U << 9;          // pool: its first turn began on `owner`
+    static constexpr std::uint16_t kJoinWaiting = 1U << 10;    // pool: a JoinHandle await registered a waiter
     static constexpr std::uint16_t kFinished = kCompleted | kCancelled;
 
     static FramePrefix* of(void* frame) noexcept {
@@ -101,6 +109,12 @@ struct alignas(16) FramePrefix {
         const std::uint16_t old = a.load(std::memory_order_relaxed);
         a.store(static_cast<std::uint16_t>(old | f), std::memory_order_relaxed);
         return old;
+    }
+    // Pool tasks: replaces the flags by `desired` if they are still
+    // `expected` (true), else loads them into `expected` (false).
+    bool exchange_flags(std::uint16_t& expected, std::uint16_t desired) noexcept {
+        return std::atomic_ref<std::uint16_t>(flags_).compare_exchange_weak(expected, desired, std::memory_order_acq_rel,
+                                                                            std::memory_order_acquire);
     }
     std::uint16_t clear(std::uint16_t f) noexcept {
         std::atomic_ref<std::uint16_t> a(flags_);

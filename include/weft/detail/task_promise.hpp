@@ -75,15 +75,14 @@ inline void rethrow_task_error(FramePrefix* p) {
 }
 
 // Marks the frame gone; true when a JoinHandle still holds the memory (it
-// frees it then). On a pool, under the stripe lock: a handle's release reads
-// the prefix under the same lock (rule 6).
+// frees it then). On a pool the read-modify-write's old value decides against
+// a handle's release on another worker (rule 6).
 inline bool frame_gone_keeps_memory(FramePrefix* p) noexcept {
     const std::uint16_t f = p->load();
     if ((f & (FramePrefix::kHandleAlive | FramePrefix::kShared)) == 0) {
         return false;  // an awaited task (the common case): nobody else holds the memory
     }
     if ((f & FramePrefix::kShared) != 0) {
-        std::lock_guard<std::mutex> lock(task_lock(p));
         return (p->set(FramePrefix::kFrameGone) & FramePrefix::kHandleAlive) != 0;
     }
     p->set(FramePrefix::kFrameGone);  // current-thread runtime: the handle frees it
