@@ -27,7 +27,12 @@
 //               takes from the front. When it is full, half of it moves to
 //               the inject queue (as Tokio's local run queue overflows).
 //   inject_     the shared queue: the main task, overflow, and tasks spawned
-//               outside the workers (by spawn_blocking jobs).
+//               outside the workers (by spawn_blocking jobs). A worker takes
+//               a batch from it (its share, at most half a local queue) into
+//               its own queue, so that a spawner's overflow costs one lock per
+//               batch, not per task.
+//   spawn_local tasks skip the queues: adopted (pinned) by the spawning
+//               worker at once (Scheduler::add_local_task).
 //   idle_       workers that are parked or about to park (pool mutex);
 //               spawns wake one when any is idle (no lost wakeup: rule 3).
 //   virtual_ns_ the paused clock, one for the pool (rule 4).
@@ -38,8 +43,10 @@
 //      (task_header.hpp, rule 5). Wakes from other workers go through the
 //      owner's inbox; abort goes through its abort list.
 //   2. Cross-worker task steps (completion, JoinHandle await and release,
-//      abort) follow task_header.hpp rule 6: atomic flags and the task's
-//      stripe lock.
+//      abort) follow task_header.hpp rule 6: atomic flags whose old values
+//      settle completion, frame end and release; the task's stripe lock only
+//      for a JoinHandle that must wait and for abort (and for a completion
+//      that finds either).
 //   3. No lost wakeup: a worker counts itself idle (seq_cst), then looks for
 //      work once more, then parks; a spawner queues its task, then (seq_cst
 //      fence) reads the idle count and notifies an idle worker. A notify is
