@@ -299,9 +299,7 @@ TEST(Blocking, a_task_spawned_by_a_job_can_be_aborted_and_dies_with_the_runtime)
 
 TEST(Blocking, spawn_task_on_a_plain_thread_still_throws) {
     std::string msg;
-    std::thread t([&] {
-        msg = logic_error_of([] { (void)weft::spawn_task([]() -> Task<void> { co_return; }); });
-    });
+    std::thread t([&] { msg = logic_error_of([] { (void)weft::spawn_task([]() -> Task<void> { co_return; }); }); });
     t.join();
     EXPECT_NE(msg.find("weft::spawn_task"), std::string::npos) << msg;
 }

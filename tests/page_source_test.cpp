@@ -1,12 +1,12 @@
 // The frame pool's page source (src/runtime/page_source.cpp): chunks are
 // writable, populated, and the huge ones 2 MiB-aligned whichever page size
 // the measurement picks.
+#include "page_source.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
-
-#include "page_source.hpp"
 
 using weft::detail::kHugeChunk;
 using weft::detail::map_chunk;
@@ -23,7 +23,7 @@ TEST(PageSource, small_chunks_are_writable) {
 
 TEST(PageSource, huge_chunks_are_aligned_and_writable_on_either_page_size) {
     (void)map_chunk(std::size_t{64} << 10);  // a small-page cost to compare with
-    for (int i = 0; i < 80; ++i) {  // past kSkipAfterSlow, so both paths run if huge pages are slow here
+    for (int i = 0; i < 80; ++i) {           // past kSkipAfterSlow, so both paths run if huge pages are slow here
         auto* p = static_cast<unsigned char*>(map_chunk(kHugeChunk));
         ASSERT_NE(p, nullptr);
         EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kHugeChunk, 0U);

@@ -320,7 +320,7 @@ TEST(SpawnLocal, tasks_stay_on_the_spawners_thread_through_sleeps_and_yields) {
                 co_await weft::sleep(std::chrono::milliseconds(i % 7));
                 same = same && std::this_thread::get_id() == me;
                 co_await weft::yield_now();
-                co_return same && std::this_thread::get_id() == me;
+                co_return (same && std::this_thread::get_id() == me);
             }));
         }
         int on_my_thread = 0;
@@ -386,9 +386,8 @@ TEST(SpawnLocalMisuse, outside_a_task_it_throws_logic_error_and_the_runtime_goes
     EXPECT_NE(outside.find("block_on"), std::string::npos) << outside;
     int got = run_paused([]() -> Task<int> {
         // A blocking job runs on no worker: spawn_local has no thread to keep the task on.
-        std::string in_job = co_await weft::spawn_blocking([] {
-            return logic_error_of([] { (void)weft::spawn_local([]() -> Task<int> { co_return 1; }); });
-        });
+        std::string in_job = co_await weft::spawn_blocking(
+            [] { return logic_error_of([] { (void)weft::spawn_local([]() -> Task<int> { co_return 1; }); }); });
         EXPECT_NE(in_job.find("weft::spawn_local"), std::string::npos) << in_job;
         Task<int> empty;
         std::string msg = logic_error_of([&] { auto h = weft::spawn_local(std::move(empty)); });

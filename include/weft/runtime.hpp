@@ -45,9 +45,10 @@ public:
         bool paused_clock = false;
         /// Receives every exception that escapes a task nobody will join (its
         /// JoinHandle was destroyed), on the runtime's thread (on a pool, on
-        /// a worker, one call at a time), between task turns. The default prints the exception's what() to stderr and lets
-        /// the runtime go on. If the handler throws, `block_on` ends (after
-        /// shutting down every task) with that exception.
+        /// a worker, one call at a time), between task turns. The default
+        /// prints the exception's what() to stderr and lets the runtime go
+        /// on. If the handler throws, `block_on` ends (after shutting down
+        /// every task) with that exception.
         std::function<void(std::exception_ptr)> on_unhandled_exception;
         /// The most threads `spawn_blocking` may use at once (at least 1);
         /// more jobs wait in its queue. Threads start on demand and exit

@@ -1,12 +1,11 @@
 // Chunk mapping for the frame pool; see weft/detail/frame_pool.hpp.
 #include "weft/detail/frame_pool.hpp"
 
-#include "page_source.hpp"
-
-
 #include <algorithm>
 #include <mutex>
 #include <vector>
+
+#include "page_source.hpp"
 
 namespace weft::detail {
 

@@ -50,7 +50,7 @@ Scheduler::Scheduler(SchedulerConfig cfg)
 
 Scheduler::~Scheduler() {
     shutdown();
-    blocking_.reset();  // waits for running jobs (pool rule 1) while the inbox still exists
+    blocking_.reset();         // waits for running jobs (pool rule 1) while the inbox still exists
     destroy_outside_spawns();  // spawned by jobs after the last block_on
     {
         std::lock_guard<std::mutex> lock(endpoint_->mu);

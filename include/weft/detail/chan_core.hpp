@@ -69,7 +69,6 @@
 
 namespace weft::detail {
 
-
 // A sender waiting for room in a bounded channel.
 template <class T>
 struct SendWaiter : RemoteWaiter {

@@ -304,9 +304,9 @@ private:
     std::size_t max_blocking_threads_;
     RemoteEndpoint* endpoint_;
     std::unique_ptr<Reactor> reactor_;
-    bool parked_in_epoll_ = false;     // guarded by remote_mu_: wakes go through the eventfd
-    bool notified_ = false;            // guarded by remote_mu_: a pool notify() not yet seen
-    std::vector<TaskHeader*> aborts_;  // guarded by remote_mu_ (post_abort)
+    bool parked_in_epoll_ = false;             // guarded by remote_mu_: wakes go through the eventfd
+    bool notified_ = false;                    // guarded by remote_mu_: a pool notify() not yet seen
+    std::vector<TaskHeader*> aborts_;          // guarded by remote_mu_ (post_abort)
     std::vector<TaskHeader*> outside_spawns_;  // guarded by remote_mu_ (spawn_from_outside)
     std::atomic<bool> aborts_pending_{false};
     Pool* pool_ = nullptr;

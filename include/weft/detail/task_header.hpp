@@ -113,8 +113,8 @@ struct alignas(16) FramePrefix {
     // Pool tasks: replaces the flags by `desired` if they are still
     // `expected` (true), else loads them into `expected` (false).
     bool exchange_flags(std::uint16_t& expected, std::uint16_t desired) noexcept {
-        return std::atomic_ref<std::uint16_t>(flags_).compare_exchange_weak(expected, desired, std::memory_order_acq_rel,
-                                                                            std::memory_order_acquire);
+        return std::atomic_ref<std::uint16_t>(flags_).compare_exchange_weak(
+            expected, desired, std::memory_order_acq_rel, std::memory_order_acquire);
     }
     std::uint16_t clear(std::uint16_t f) noexcept {
         std::atomic_ref<std::uint16_t> a(flags_);
