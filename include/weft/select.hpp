@@ -110,7 +110,8 @@ Task<std::optional<await_value_t<S&&>>> timeout_impl(std::chrono::steady_clock::
 /// Cancel safety: as `select`.
 template <class Rep, class Period, class A>
 [[nodiscard]] auto timeout(std::chrono::duration<Rep, Period> d, A&& a) {
-    return detail::timeout_impl<detail::stored_t<A&&>>(detail::add_saturating(now(), d), std::forward<A>(a));
+    return detail::timeout_impl<detail::stored_t<A&&>>(
+        detail::add_saturating(detail::require_scheduler("weft::now").deadline_base(), d), std::forward<A>(a));
 }
 
 }  // namespace weft

@@ -125,12 +125,16 @@ private:
 };
 
 /// A `Sleep` that completes `d` after now (`weft::now() + d`, so it follows
-/// the paused clock too). Zero or negative durations complete at once;
-/// durations beyond a century are capped there. Throws std::logic_error when
-/// called outside a runtime (the deadline is taken from its clock).
+/// the paused clock too). On the real clock the start is read from the time
+/// stamp counter where that is reliable: an estimate never behind
+/// `weft::now()` and at most about a microsecond ahead, so a sleep is never
+/// short (include/weft/detail/deadline_clock.hpp). Zero or negative
+/// durations complete at once; durations beyond a century are capped there.
+/// Throws std::logic_error when called outside a runtime (the deadline is
+/// taken from its clock).
 template <class Rep, class Period>
 [[nodiscard]] Sleep sleep(std::chrono::duration<Rep, Period> d) {
-    return Sleep(detail::add_saturating(now(), d));
+    return Sleep(detail::add_saturating(detail::require_scheduler("weft::now").deadline_base(), d));
 }
 
 /// A `Sleep` that completes at `deadline` on the runtime's clock

@@ -46,6 +46,7 @@
 #include <mutex>
 #include <vector>
 
+#include "weft/detail/deadline_clock.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/timer_wheel.hpp"
 
@@ -125,6 +126,14 @@ public:
         timespec ts{};
         ::clock_gettime(CLOCK_MONOTONIC, &ts);
         return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+    }
+    // Where a deadline (`sleep(d)`, `timeout`) starts: now(), or on the real
+    // clock an estimate that is never behind it (deadline_clock.hpp).
+    [[nodiscard]] clock::time_point deadline_base() noexcept {
+        if (paused_) {
+            return origin_ + std::chrono::nanoseconds(virtual_ns_);
+        }
+        return clock::time_point(std::chrono::nanoseconds(deadline_clock_.now_ns()));
     }
     [[nodiscard]] std::int64_t to_wheel_ns(clock::time_point t) const noexcept {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(t - origin_).count();
@@ -286,6 +295,7 @@ private:
     bool paused_;
     bool shutting_down_ = false;
     clock::time_point origin_;
+    DeadlineClock deadline_clock_;
     std::int64_t virtual_ns_ = 0;
     std::function<void(std::exception_ptr)> on_unhandled_;
     ListHead run_queue_;
