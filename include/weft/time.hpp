@@ -91,9 +91,10 @@ public:
         return false;
     }
     void await_suspend(std::coroutine_handle<> h) noexcept {
-        waiter_.task = current_task();
+        const Context& c = tls_context;
+        waiter_.task = c.task;
         waiter_.set_handle(h);
-        current_scheduler()->wake(&waiter_);
+        c.scheduler->wake_running(&waiter_);
     }
     void await_resume() const noexcept {}
 

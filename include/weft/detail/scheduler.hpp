@@ -160,6 +160,17 @@ public:
         t->ready.push_back(w);
         schedule(t);
     }
+    // wake() for a waiter of the task that is running now (yield_now): that
+    // task is not dying and the scheduler is not shutting down (both only
+    // destroy tasks, they never run one), so neither needs checking.
+    void wake_running(Waiter* w) noexcept {
+        TaskHeader* t = w->task;
+        t->ready.push_back(w);
+        if ((t->state & TaskHeader::kScheduled) == 0) {
+            t->state |= TaskHeader::kScheduled;
+            run_queue_.push_back(static_cast<RunLink*>(t));
+        }
+    }
     void schedule(TaskHeader* t) noexcept {
         if ((t->state & TaskHeader::kScheduled) == 0 && !shutting_down_) {
             t->state |= TaskHeader::kScheduled;
