@@ -1,6 +1,8 @@
 // The clock that deadlines start from (include/weft/detail/deadline_clock.hpp):
 // never behind the monotonic clock, at most a few microseconds ahead of it, and
 // sleeps on the real clock are never short.
+#include "weft/detail/deadline_clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <cstdio>
 
 #include "support/probe.hpp"
-#include "weft/detail/deadline_clock.hpp"
 
 using weft::detail::DeadlineClock;
 using namespace std::chrono_literals;

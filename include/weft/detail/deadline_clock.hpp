@@ -35,7 +35,7 @@ namespace weft::detail {
 
 class DeadlineClock {
 public:
-    static constexpr std::int64_t kWindowNs = 100'000;        // extrapolate at most 100 us
+    static constexpr std::int64_t kWindowNs = 100'000;       // extrapolate at most 100 us
     static constexpr std::int64_t kCalibrateNs = 2'000'000;  // measure the rate over >= 2 ms
 
     // CLOCK_MONOTONIC nanoseconds, or an estimate that is not behind it.
@@ -59,16 +59,18 @@ public:
     }
 
     // True while estimates are on (for tests and diagnostics).
-    [[nodiscard]] bool estimating() const noexcept { return window_ticks_ != 0; }
+    [[nodiscard]] bool estimating() const noexcept {
+        return window_ticks_ != 0;
+    }
 
 private:
     // Reads the clock, starts a new window; calibrates while that is pending.
     std::int64_t refresh() noexcept;
 
     std::uint64_t base_tsc_ = 0;
-    std::int64_t base_ns_ = 0;               // read right after base_tsc_: not behind it
-    std::uint64_t window_ticks_ = 0;         // 0: no estimates (not calibrated, or off)
-    std::uint64_t ns_per_tick_q32_ = 0;      // upper bound of the TSC's period, 32.32 fixed point
+    std::int64_t base_ns_ = 0;           // read right after base_tsc_: not behind it
+    std::uint64_t window_ticks_ = 0;     // 0: no estimates (not calibrated, or off)
+    std::uint64_t ns_per_tick_q32_ = 0;  // upper bound of the TSC's period, 32.32 fixed point
 };
 
 }  // namespace weft::detail
