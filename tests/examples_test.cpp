@@ -249,6 +249,12 @@ TEST(Examples, parallel_work_spreads_tasks_over_a_pool) {
               lines({"workers: 1", "sum of 10000 results: 4973560", "progress reports: 3"}));
 }
 
+TEST(Examples, local_tasks_share_a_receiver_on_one_worker_of_a_pool) {
+    EXPECT_EQ(run("local_tasks", "2>/dev/null"),
+              lines({"first reader: one", "first reader: two", "first reader: three", "second reader: four",
+                     "second reader: five", "second reader: six", "second reader: channel closed"}));
+}
+
 // ---- the page-title listings, against local servers
 
 namespace {
