@@ -109,10 +109,13 @@ public:
     // acquire in ended() makes the values it left in local_ visible here).
     bool claim_home() noexcept {
         ThreadLife* const me = this_thread_life();
-        ThreadLife* const h = home_.load(std::memory_order_relaxed);
-        if (h == me) [[likely]] {
-            return true;
+        if (home_.load(std::memory_order_relaxed) == me) [[likely]] {
+            return true;  // every receive after the first: inline
         }
+        return claim_home_slow(me);
+    }
+    [[gnu::noinline]] bool claim_home_slow(ThreadLife* me) noexcept {
+        ThreadLife* const h = home_.load(std::memory_order_relaxed);
         if (h != nullptr && !h->ended()) {
             return false;
         }
