@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -425,9 +426,22 @@ TEST(PoolMisuse, a_deadlock_is_reported_instead_of_hanging) {
     EXPECT_NE(msg.find("deadlock"), std::string::npos) << msg;
 }
 
+// Threads of this process, from /proc/self/status.
+int thread_count() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Threads:", 0) == 0) {
+            return std::stoi(line.substr(8));
+        }
+    }
+    return -1;
+}
+
 TEST(PoolMisuse, a_failed_thread_start_leaves_nothing_running) {
     LifeCount c;
     weft::Runtime rt(pool(4));
+    const int threads_before = thread_count();
     weft::detail::testing::fail_worker_start_at = 2;
     std::string what;
     try {
@@ -437,6 +451,7 @@ TEST(PoolMisuse, a_failed_thread_start_leaves_nothing_running) {
     }
     weft::detail::testing::fail_worker_start_at = -1;
     EXPECT_NE(what.find("could not start worker thread 3 of 4"), std::string::npos) << what;
+    EXPECT_EQ(thread_count(), threads_before);  // the two workers that started were joined
     EXPECT_EQ(c.alive.load(), 0);  // the main task (and its callable) destroyed
     // The runtime is still usable.
     EXPECT_EQ(rt.block_on([]() -> Task<int> { co_return 7; }), 7);
@@ -445,5 +460,16 @@ TEST(PoolMisuse, a_failed_thread_start_leaves_nothing_running) {
 TEST(PoolMisuse, more_than_1024_workers_is_invalid) {
     weft::Runtime::Options o;
     o.worker_threads = 1025;
-    EXPECT_THROW(weft::Runtime{std::move(o)}, std::invalid_argument);
+    std::string msg;
+    try {
+        weft::Runtime rt(std::move(o));
+    } catch (const std::invalid_argument& e) {
+        msg = e.what();
+    }
+    EXPECT_NE(msg.find("1025"), std::string::npos) << msg;  // names the value
+    EXPECT_NE(msg.find("1024"), std::string::npos) << msg;  // and the limit
+    weft::Runtime::Options most;
+    most.worker_threads = 1024;  // the limit itself is fine (no thread starts before block_on)
+    weft::Runtime at_limit(std::move(most));
+    EXPECT_EQ(at_limit.worker_threads(), 1024U);
 }
