@@ -452,7 +452,7 @@ TEST(PoolMisuse, a_failed_thread_start_leaves_nothing_running) {
     weft::detail::testing::fail_worker_start_at = -1;
     EXPECT_NE(what.find("could not start worker thread 3 of 4"), std::string::npos) << what;
     EXPECT_EQ(thread_count(), threads_before);  // the two workers that started were joined
-    EXPECT_EQ(c.alive.load(), 0);  // the main task (and its callable) destroyed
+    EXPECT_EQ(c.alive.load(), 0);               // the main task (and its callable) destroyed
     // The runtime is still usable.
     EXPECT_EQ(rt.block_on([]() -> Task<int> { co_return 7; }), 7);
 }
