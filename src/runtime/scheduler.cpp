@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "run_turn.hpp"
 #include "weft/detail/blocking_pool.hpp"
 #include "weft/detail/frame_pool.hpp"
 #include "weft/detail/pool.hpp"
@@ -214,31 +215,6 @@ void Scheduler::cancel(TaskHeader* t) noexcept {
     if (wake_joiner) {
         wake(jw);
     }
-}
-
-void Scheduler::run_turn(TaskHeader* t) {
-    t->state &= static_cast<std::uint8_t>(~TaskHeader::kScheduled);
-    tls_context.task = t;
-    tls_context.budget = kTurnBudget;
-    if ((t->state & TaskHeader::kCancelRequested) != 0) {
-        cancel(t);
-    } else if ((t->state & TaskHeader::kStarted) == 0) {
-        t->state |= TaskHeader::kStarted;
-        run_from(t->handle());
-    } else if (t->ready.empty()) {
-        // Its only woken waiter was cancelled before this turn: nothing to do.
-    } else if (t->ready.front()->next == t->ready.end()) {
-        // One woken waiter (the common case): no need to set the turn apart.
-        static_cast<Waiter*>(t->ready.pop_front())->resume();
-    } else {
-        ListHead turn;
-        t->ready.splice_to(turn);
-        while (!turn.empty()) {
-            auto* w = static_cast<Waiter*>(turn.pop_front());
-            w->resume();
-        }
-    }
-    tls_context.task = nullptr;
 }
 
 void Scheduler::wake_remote(Waiter* w) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "run_turn.hpp"
 #include "weft/detail/pool.hpp"
 #include "weft/detail/reactor.hpp"
 #include "weft/detail/scheduler.hpp"
