@@ -364,6 +364,48 @@ TEST(ChannelStress, a_sender_moving_between_threads_keeps_its_order) {
     EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3}));
 }
 
+// A value sent into an empty channel is kept in the channel core itself (no
+// block); it stays the oldest: values queued after it, from this thread or
+// another, come after it, and dropping the Receiver destroys it with the rest.
+TEST(Channel, the_value_sent_into_an_empty_channel_stays_first_and_is_destroyed_with_the_receiver) {
+    static std::atomic<int> live{0};
+    struct Counted {
+        int v;
+        explicit Counted(int x) : v(x) { ++live; }
+        Counted(Counted&& o) noexcept : v(o.v) { ++live; }
+        Counted(const Counted&) = delete;
+        Counted& operator=(const Counted&) = delete;
+        Counted& operator=(Counted&&) = delete;
+        ~Counted() { --live; }
+    };
+    auto got = weft_test::run([]() -> Task<std::vector<int>> {
+        std::vector<int> order;
+        {
+            auto [tx, rx] = weft::channel<Counted>();
+            (void)tx.send(Counted(1));  // into the empty channel
+            std::thread t([other = tx]() mutable { (void)other.send(Counted(2)); });
+            t.join();
+            (void)tx.send(Counted(3));
+            order.push_back(rx.try_recv()->v);
+            (void)tx.send(Counted(4));  // the channel is not empty: queued behind 2 and 3
+            order.push_back((co_await rx.recv())->v);
+            order.push_back((co_await rx.recv())->v);
+            order.push_back((co_await rx.recv())->v);
+            (void)tx.send(Counted(5));  // into the empty channel again
+            (void)tx.send(Counted(6));
+            EXPECT_EQ(live.load(), 2);  // 5 and 6 wait in the channel
+            { auto gone = std::move(rx); }
+            EXPECT_EQ(live.load(), 0);  // destroyed with the Receiver
+            auto back = tx.send(Counted(7));
+            EXPECT_FALSE(back);
+            EXPECT_EQ(std::move(back).value().v, 7);
+        }
+        co_return order;
+    });
+    EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4}));
+    EXPECT_EQ(live.load(), 0);
+}
+
 TEST(Channel, two_concurrent_recvs_on_one_receiver_throw_instead_of_hanging) {
     std::string msg = run_paused([]() -> Task<std::string> {
         auto [tx, rx] = weft::channel<int>();

@@ -8,6 +8,11 @@
 //             Named by the thread's ThreadLife (thread_life.hpp); once that
 //             thread has ended, the next thread to use the Receiver takes
 //             the home over (a pool's next block_on runs on new workers).
+//   front_    the oldest home-thread value when it was sent into an empty
+//             channel: one value in the core itself, in front of local_, so
+//             that a channel used as a hand-off (a value sent, received, the
+//             next one sent: ping-pong, a request and its reply) never
+//             touches a block.
 //   local_    values sent on the channel's home thread: no lock, no atomic
 //             read-modify-write on that path.
 //   remote_   values sent from any other thread, under mu_; remote_pending_
@@ -30,9 +35,11 @@
 //   senders that wait for room in send_waiters_ (FIFO).
 //
 // Rules (cited as "chan rule N")
-//   1. local_ is touched only on the home thread; Receiver operations run
-//      there (others throw std::logic_error), so receiving never races with
-//      home-thread sends.
+//   1. front_ and local_ are touched only on the home thread; Receiver
+//      operations run there (others throw std::logic_error), so receiving
+//      never races with home-thread sends. front_ holds a value only when it
+//      is the oldest queued: a home send fills it only when local_ is empty
+//      (after the splice of rule 2), and receives take it first.
 //   2. A home-thread send first moves remote_ behind local_ when
 //      remote_pending_ is set: one Sender that moved between threads keeps its
 //      values in order (values of different senders may interleave).
@@ -61,6 +68,7 @@
 #include <utility>
 
 #include "weft/detail/block_queue.hpp"
+#include "weft/detail/config.hpp"
 #include "weft/detail/list.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/scheduler.hpp"
@@ -106,7 +114,7 @@ public:
     // Receiver side: true when this thread is (or has just become) the home.
     // A Receiver is used by one task at a time, so only one thread claims.
     // A home whose thread has ended is taken over (thread_life.hpp: the
-    // acquire in ended() makes the values it left in local_ visible here).
+    // acquire in ended() makes the values it left in front_ and local_ visible here).
     bool claim_home() noexcept {
         ThreadLife* const me = this_thread_life();
         if (home_.load(std::memory_order_relaxed) == me) [[likely]] {
@@ -148,7 +156,8 @@ public:
     void drop_receiver() noexcept {
         close();
         if (on_home_thread()) {
-            local_.clear();  // chan rule 1; values are freed now rather than with the last sender
+            front_.reset();  // chan rule 1; values are freed now rather than with the last sender
+            local_.clear();
         }
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -170,7 +179,18 @@ public:
     [[nodiscard]] bool no_senders() const noexcept { return senders_.load(std::memory_order_seq_cst) == 0; }
 
     // ---- unbounded send: true when queued; on false `v` is untouched
-    bool send(T& v) {
+    // Inline: a home-thread send to an open channel with no remote values
+    // pending (the common case); everything else out of line.
+    WEFT_ALWAYS_INLINE bool send(T& v) {
+        if (on_home_thread() && !remote_pending_.load(std::memory_order_acquire) &&
+            !rx_closed_.load(std::memory_order_relaxed)) [[likely]] {
+            push_local(v);
+            wake_local();  // chan rule 3
+            return true;
+        }
+        return send_slow(v);
+    }
+    [[gnu::noinline]] bool send_slow(T& v) {
         if (on_home_thread()) {
             if (rx_closed_.load(std::memory_order_relaxed)) {  // set on this thread (chan rule 1)
                 return false;
@@ -181,7 +201,7 @@ public:
                 local_.splice_back(remote_);
                 remote_pending_.store(false, std::memory_order_relaxed);
             }
-            local_.push(std::move(v));
+            push_local(v);
             wake_local();  // chan rule 3
             return true;
         }
@@ -239,7 +259,16 @@ public:
 
     // ---- receive (home thread; chan rule 1)
     // Moves the next value into `out` (which must be empty); false if none.
-    bool take_into(std::optional<T>& out) {
+    // Inline: the value in front_; everything else out of line.
+    WEFT_ALWAYS_INLINE bool take_into(std::optional<T>& out) {
+        if (front_.has_value()) {  // only ever set on an unbounded channel
+            out.emplace(std::move(*front_));
+            front_.reset();
+            return true;
+        }
+        return take_slow_into(out);
+    }
+    [[gnu::noinline]] bool take_slow_into(std::optional<T>& out) {
         if (!bounded()) [[likely]] {
             if (local_.empty() && remote_pending_.load(std::memory_order_acquire)) {
                 std::lock_guard<std::mutex> lock(mu_);
@@ -278,7 +307,8 @@ public:
     // channel is finished), without taking anything (home thread).
     [[nodiscard]] bool ready_now() {
         if (!bounded()) {
-            return !local_.empty() || remote_pending_.load(std::memory_order_acquire) || finished();
+            return front_.has_value() || !local_.empty() || remote_pending_.load(std::memory_order_acquire) ||
+                   finished();
         }
         std::lock_guard<std::mutex> lock(mu_);
         return !remote_.empty() || finished();
@@ -288,20 +318,13 @@ public:
 
     // Publishes the receiver's waiter (home thread); false if it must not
     // suspend after all (something arrived or the channel closed: chan rule 4).
-    bool register_receiver(RemoteWaiter& w) {
-        if (waiting_ != nullptr) {
-            throw std::logic_error(
-                "Receiver::recv: another recv is already waiting on this Receiver; a Receiver has a single "
-                "consumer, so await one recv at a time");
+    WEFT_ALWAYS_INLINE bool register_receiver(RemoteWaiter& w) {
+        if (waiting_ != nullptr) [[unlikely]] {
+            throw_second_receiver();
         }
         RemoteEndpoint* ep = w.sched->endpoint();
-        if (ep != rx_ep_) {  // rx_ep_ is written only here, on this thread
-            ep->retain();
-            std::lock_guard<std::mutex> lock(mu_);
-            if (rx_ep_ != nullptr) {
-                rx_ep_->release();
-            }
-            rx_ep_ = ep;
+        if (ep != rx_ep_) [[unlikely]] {  // rx_ep_ is written only here, on this thread
+            set_endpoint(ep);
         }
         waiting_ = &w;
         if (ready_now()) {
@@ -309,6 +332,19 @@ public:
             return false;
         }
         return true;
+    }
+    [[noreturn, gnu::noinline]] static void throw_second_receiver() {
+        throw std::logic_error(
+            "Receiver::recv: another recv is already waiting on this Receiver; a Receiver has a single "
+            "consumer, so await one recv at a time");
+    }
+    [[gnu::noinline]] void set_endpoint(RemoteEndpoint* ep) {
+        ep->retain();
+        std::lock_guard<std::mutex> lock(mu_);
+        if (rx_ep_ != nullptr) {
+            rx_ep_->release();
+        }
+        rx_ep_ = ep;
     }
     // The receiver's awaiter is destroyed while registered (chan rule 3).
     void cancel_receive_wait(RemoteWaiter& w) noexcept {
@@ -320,6 +356,14 @@ public:
     }
 
 private:
+    // Home thread (chan rule 1), after the splice of chan rule 2.
+    WEFT_ALWAYS_INLINE void push_local(T& v) {
+        if (!front_.has_value() && local_.empty()) {
+            front_.emplace(std::move(v));  // the oldest value
+        } else {
+            local_.push(std::move(v));
+        }
+    }
     void release() {
         // acq_rel: the last owner sees every other owner's writes before deleting.
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -387,6 +431,7 @@ private:
 
     std::atomic<ThreadLife*> home_;
     const std::size_t capacity_;
+    std::optional<T> front_;  // home thread only (chan rule 1)
     BlockQueue<T> local_;
     std::mutex mu_;
     BlockQueue<T> remote_;   // guarded by mu_
