@@ -88,10 +88,12 @@ public:
             yield_ = true;  // coop budget (task_header.hpp): yield first, take after
             return false;
         }
-        if (core_->take_into(value_) || core_->finished()) {
+        if (core_->take_into(value_)) {
             spend_budget();
             return true;
         }
+        // Nothing queued. Whether the channel is finished is checked once,
+        // by the registration in await_suspend, which then does not suspend.
         return false;
     }
     bool await_suspend(std::coroutine_handle<> h) {

@@ -259,12 +259,16 @@ public:
 
     // ---- receive (home thread; chan rule 1)
     // Moves the next value into `out` (which must be empty); false if none.
-    // Inline: the value in front_; everything else out of line.
+    // Inline: the value in front_, and "nothing queued" on an unbounded
+    // channel (a receive that is about to wait); everything else out of line.
     WEFT_ALWAYS_INLINE bool take_into(std::optional<T>& out) {
         if (front_.has_value()) {  // only ever set on an unbounded channel
             out.emplace(std::move(*front_));
             front_.reset();
             return true;
+        }
+        if (!bounded() && local_.empty() && !remote_pending_.load(std::memory_order_acquire)) {
+            return false;
         }
         return take_slow_into(out);
     }
@@ -314,10 +318,13 @@ public:
         return !remote_.empty() || finished();
     }
     // True when nothing more can arrive (checked after try_take found nothing).
-    [[nodiscard]] bool finished() const noexcept { return no_senders() || rx_closed(); }
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool finished() const noexcept { return no_senders() || rx_closed(); }
 
     // Publishes the receiver's waiter (home thread); false if it must not
     // suspend after all (something arrived or the channel closed: chan rule 4).
+    // Called right after take_into found nothing on this thread, so only what
+    // other threads change is checked again: their values (remote_pending_;
+    // under mu_ for a bounded channel) and the senders and the close.
     WEFT_ALWAYS_INLINE bool register_receiver(RemoteWaiter& w) {
         if (waiting_ != nullptr) [[unlikely]] {
             throw_second_receiver();
@@ -327,7 +334,7 @@ public:
             set_endpoint(ep);
         }
         waiting_ = &w;
-        if (ready_now()) {
+        if (bounded() ? ready_now() : remote_pending_.load(std::memory_order_acquire) || finished()) {
             waiting_ = nullptr;
             return false;
         }
