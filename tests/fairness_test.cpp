@@ -38,6 +38,29 @@ TEST(Fairness, draining_a_channel_that_never_empties_lets_others_run) {
     });
 }
 
+TEST(Fairness, a_loop_of_receives_on_a_closed_channel_does_not_starve_the_others) {
+    weft::Runtime rt(paused());
+    rt.block_on([]() -> Task<> {
+        auto [tx, rx] = weft::channel<int>();
+        { auto last = std::move(tx); }  // closed: every recv completes at once with nullopt
+        bool stop = false;
+        std::uint64_t spins = 0;
+        auto spinner = spawn_here([&]() -> Task<> {
+            while (!stop) {
+                EXPECT_EQ(co_await rx.recv(), std::nullopt);  // never waits: only the budget yields
+                ++spins;
+            }
+        });
+        auto stopper = spawn_here([&]() -> Task<> {
+            stop = true;
+            co_return;
+        });
+        co_await stopper;
+        co_await spinner;
+        EXPECT_LE(spins, static_cast<std::uint64_t>(weft::detail::kTurnBudget) + 1);  // one turn, then stop
+    });
+}
+
 TEST(Fairness, a_loop_of_due_sleeps_does_not_starve_the_others) {
     weft::Runtime rt(paused());
     rt.block_on([]() -> Task<> {

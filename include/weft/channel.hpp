@@ -103,6 +103,7 @@ public:
             return true;
         }
         if (!core_->register_receiver(waiter_)) {
+            spend_budget();  // completes at once (arrived meanwhile, or finished): a ready await
             return false;
         }
         registered_ = true;
