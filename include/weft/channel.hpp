@@ -3,9 +3,11 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "weft/detail/chan_core.hpp"
@@ -62,6 +64,8 @@ ChanCore<T>* require_core(ChanCore<T>* c, const char* what) {
 template <class T>
 class RecvAwaiter {
 public:
+    // The waiter is constructed only when the receive suspends (most
+    // receives on a busy channel never do); yield_ or registered_ say it is.
     explicit RecvAwaiter(ChanCore<T>* core) noexcept : core_(core) {}
     RecvAwaiter(const RecvAwaiter&) = delete;
     RecvAwaiter& operator=(const RecvAwaiter&) = delete;
@@ -97,6 +101,7 @@ public:
         return false;
     }
     bool await_suspend(std::coroutine_handle<> h) {
+        ::new (static_cast<void*>(&waiter_)) detail::RemoteWaiter();
         waiter_.arm(h);
         if (yield_) {
             waiter_.sched->wake(&waiter_);
@@ -126,7 +131,10 @@ public:
 
 private:
     ChanCore<T>* core_;
-    detail::RemoteWaiter waiter_;
+    static_assert(std::is_trivially_destructible_v<detail::RemoteWaiter>);
+    union {
+        detail::RemoteWaiter waiter_;  // trivially destructible: nothing to end
+    };
     std::optional<T> value_;
     bool registered_ = false;
     bool yield_ = false;

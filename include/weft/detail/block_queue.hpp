@@ -31,8 +31,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
     template <class U>
-    void push(U&& v) {
-        if (tail_ == nullptr || tail_->end == kSlots) {
+    [[gnu::always_inline]] void push(U&& v) {
+        if (tail_ == nullptr || tail_->end == kSlots) [[unlikely]] {
             append_block();
         }
         ::new (static_cast<void*>(tail_->slot(tail_->end))) T(std::forward<U>(v));
@@ -41,17 +41,15 @@ public:
     }
 
     // Precondition: !empty().
-    T pop() {
+    [[gnu::always_inline]] T pop() {
         Block* b = head_;
         T* p = b->slot(b->begin);
         T v(std::move(*p));
         p->~T();
         ++b->begin;
         --size_;
-        if (b->begin == b->end && (b->end == kSlots || b != tail_)) {
-            release_head();
-        } else if (b->begin == b->end) {
-            b->begin = b->end = 0;  // the only block, drained: reuse it from the start
+        if (b->begin == b->end) [[unlikely]] {
+            head_drained();
         }
         return v;
     }
@@ -89,6 +87,18 @@ public:
     }
 
 private:
+    // The head block has no values left: freed (one kept as the spare) if
+    // values follow in another block or it is full, else reused from the
+    // start.
+    [[gnu::noinline]] void head_drained() noexcept {
+        Block* b = head_;
+        if (b->end == kSlots || b != tail_) {
+            release_head();
+        } else {
+            b->begin = b->end = 0;  // the only block, drained: reuse it from the start
+        }
+    }
+
     struct Block {
         Block* next = nullptr;
         std::size_t begin = 0;
@@ -97,7 +107,7 @@ private:
         T* slot(std::size_t i) noexcept { return std::launder(reinterpret_cast<T*>(storage + i * sizeof(T))); }
     };
 
-    void append_block() {
+    [[gnu::noinline]] void append_block() {
         Block* b = spare_ != nullptr ? std::exchange(spare_, nullptr) : new Block;
         b->next = nullptr;
         b->begin = b->end = 0;

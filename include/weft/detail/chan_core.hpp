@@ -259,16 +259,23 @@ public:
 
     // ---- receive (home thread; chan rule 1)
     // Moves the next value into `out` (which must be empty); false if none.
-    // Inline: the value in front_, and "nothing queued" on an unbounded
-    // channel (a receive that is about to wait); everything else out of line.
+    // Inline: the value in front_ or at the head of local_, and "nothing
+    // queued" on an unbounded channel (a receive that is about to wait);
+    // remote values and bounded channels out of line.
     WEFT_ALWAYS_INLINE bool take_into(std::optional<T>& out) {
         if (front_.has_value()) {  // only ever set on an unbounded channel
             out.emplace(std::move(*front_));
             front_.reset();
             return true;
         }
-        if (!bounded() && local_.empty() && !remote_pending_.load(std::memory_order_acquire)) {
-            return false;
+        if (!bounded()) [[likely]] {
+            if (!local_.empty()) {
+                out.emplace(local_.pop());
+                return true;
+            }
+            if (!remote_pending_.load(std::memory_order_acquire)) {
+                return false;
+            }
         }
         return take_slow_into(out);
     }
