@@ -1,7 +1,7 @@
 // The frame pool's page source (src/runtime/page_source.cpp): chunks are
 // writable, populated, and the huge ones 2 MiB-aligned whichever page size
 // the measurement picks.
-#include "page_source.hpp"
+#include "weft/detail/page_source.hpp"
 
 #include <gtest/gtest.h>
 

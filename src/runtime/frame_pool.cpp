@@ -5,7 +5,7 @@
 #include <mutex>
 #include <vector>
 
-#include "page_source.hpp"
+#include "weft/detail/page_source.hpp"
 
 namespace weft::detail {
 

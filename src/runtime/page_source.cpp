@@ -16,7 +16,7 @@
 // costs more than small pages would have makes the next kSkipAfterSlow huge
 // chunks use small pages; then huge pages are tried again. Timing costs two
 // clock reads per chunk (a chunk holds thousands of frames).
-#include "page_source.hpp"
+#include "weft/detail/page_source.hpp"
 
 #include <sys/mman.h>
 
@@ -106,6 +106,10 @@ void* map_chunk(std::size_t size) {
     const std::uint32_t blended = small_cost == 0 ? per_kib : (3 * small_cost + per_kib) / 4;
     g_small_ns_per_kib.store(blended == 0 ? 1 : blended, std::memory_order_relaxed);
     return p;
+}
+
+void unmap_chunk(void* p, std::size_t size) noexcept {
+    (void)::munmap(p, size);
 }
 
 }  // namespace weft::detail

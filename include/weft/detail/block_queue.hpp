@@ -1,16 +1,32 @@
-// An unsynchronized FIFO of T stored in blocks of kSlots values: one
-// allocation per block, not per value. Blocks are freed as they drain (one
-// empty block is kept as a spare, so a queue that oscillates around a few
-// values never allocates), so a queue that once held millions of values gives
-// that memory back once drained. splice_back() moves a whole queue in O(1).
+// An unsynchronized FIFO of T stored in blocks: one allocation per block,
+// not per value.
+//
+// Two block sizes. A queue holding few values uses small blocks (kSlots
+// values, from the heap). A queue with a long backlog — a producer far ahead
+// of its consumer — appends 2 MiB chunks from the page source instead
+// (page_source.hpp: populated in one system call, on a transparent huge page
+// where the kernel has one at hand), because at tens of megabytes the cost of
+// a backlog is the kernel's page faults, not the queue: with 8-byte values a
+// chunk holds 262,000 of them and costs one call instead of 512 faults.
+//
+// Blocks are freed as they drain (one small block is kept as a spare, so a
+// queue that oscillates around a few values never allocates; a drained chunk
+// goes back to the system at once), so a queue that once held millions of
+// values gives that memory back once drained. splice_back() moves a whole
+// queue in O(1).
+//
+// Under WEFT_NO_FRAME_POOL (the sanitizer builds) chunks come from the heap
+// too, so that AddressSanitizer sees them.
 //
 // Thread-safety: none; the channel code decides who may touch which queue.
 #pragma once
 
 #include <cstddef>
-#include <memory>
+#include <cstdint>
 #include <new>
 #include <utility>
+
+#include "weft/detail/page_source.hpp"
 
 namespace weft::detail {
 
@@ -18,13 +34,17 @@ template <class T>
 class BlockQueue {
 public:
     static constexpr std::size_t kSlots = sizeof(T) <= 16 ? 64 : (sizeof(T) <= 64 ? 32 : 8);
+    // Backlog (values queued) from which new blocks are chunks.
+    static constexpr std::size_t kChunkBacklog = 64 * kSlots;
 
     BlockQueue() noexcept = default;
     BlockQueue(const BlockQueue&) = delete;
     BlockQueue& operator=(const BlockQueue&) = delete;
     ~BlockQueue() {
         clear();
-        delete spare_;
+        if (spare_ != nullptr) {
+            free_block(spare_);
+        }
     }
 
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
@@ -32,7 +52,7 @@ public:
 
     template <class U>
     [[gnu::always_inline]] void push(U&& v) {
-        if (tail_ == nullptr || tail_->end == kSlots) [[unlikely]] {
+        if (tail_ == nullptr || tail_->end == tail_->cap) [[unlikely]] {
             append_block();
         }
         ::new (static_cast<void*>(tail_->slot(tail_->end))) T(std::forward<U>(v));
@@ -80,35 +100,51 @@ public:
                 b->slot(i)->~T();
             }
             head_ = b->next;
-            delete b;
+            free_block(b);
         }
         tail_ = nullptr;
         size_ = 0;
     }
 
 private:
-    // The head block has no values left: freed (one kept as the spare) if
-    // values follow in another block or it is full, else reused from the
-    // start.
+    struct Block {
+        Block* next = nullptr;
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        std::size_t cap = 0;    // values it holds
+        std::size_t bytes = 0;  // a chunk's size; 0 for a small block
+        T* slot(std::size_t i) noexcept {
+            return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader) + i);
+        }
+    };
+    // Where the values start: after the header, aligned for T.
+    static constexpr std::size_t kHeader = (sizeof(Block) + alignof(T) - 1) / alignof(T) * alignof(T);
+    static constexpr std::size_t kAlign = alignof(T) > alignof(Block) ? alignof(T) : alignof(Block);
+    static constexpr std::size_t kSmallBytes = kHeader + kSlots * sizeof(T);
+    static constexpr bool kChunks = kHeader + 4 * kSlots * sizeof(T) <= kHugeChunk && kAlign <= 4096;
+
+    // The head block has no values left: freed (a small one kept as the
+    // spare) if values follow in another block, it is full or it is a chunk;
+    // else (the only block, a small one) reused from the start.
     [[gnu::noinline]] void head_drained() noexcept {
         Block* b = head_;
-        if (b->end == kSlots || b != tail_) {
+        if (b->end == b->cap || b != tail_ || b->bytes != 0) {
             release_head();
         } else {
             b->begin = b->end = 0;  // the only block, drained: reuse it from the start
         }
     }
 
-    struct Block {
-        Block* next = nullptr;
-        std::size_t begin = 0;
-        std::size_t end = 0;
-        alignas(T) unsigned char storage[kSlots * sizeof(T)];
-        T* slot(std::size_t i) noexcept { return std::launder(reinterpret_cast<T*>(storage + i * sizeof(T))); }
-    };
-
     [[gnu::noinline]] void append_block() {
-        Block* b = spare_ != nullptr ? std::exchange(spare_, nullptr) : new Block;
+        Block* b = nullptr;
+        if (kChunks && size_ >= kChunkBacklog) {
+            b = new_chunk();
+        } else if (spare_ != nullptr) {
+            b = std::exchange(spare_, nullptr);
+        } else {
+            b = ::new (::operator new (kSmallBytes, std::align_val_t{kAlign})) Block;
+            b->cap = kSlots;
+        }
         b->next = nullptr;
         b->begin = b->end = 0;
         if (tail_ == nullptr) {
@@ -119,22 +155,48 @@ private:
         tail_ = b;
     }
 
+    static Block* new_chunk() {
+#ifdef WEFT_NO_FRAME_POOL
+        void* mem = ::operator new (kHugeChunk, std::align_val_t{kAlign});
+#else
+        void* mem = map_chunk(kHugeChunk);
+#endif
+        Block* b = ::new (mem) Block;
+        b->cap = (kHugeChunk - kHeader) / sizeof(T);
+        b->bytes = kHugeChunk;
+        return b;
+    }
+
+    static void free_block(Block* b) noexcept {
+        const std::size_t bytes = b->bytes;
+        b->~Block();
+        if (bytes == 0) {
+            ::operator delete (static_cast<void*>(b), std::align_val_t{kAlign});
+            return;
+        }
+#ifdef WEFT_NO_FRAME_POOL
+        ::operator delete (static_cast<void*>(b), std::align_val_t{kAlign});
+#else
+        unmap_chunk(b, bytes);
+#endif
+    }
+
     void release_head() noexcept {
         Block* b = head_;
         head_ = b->next;
         if (head_ == nullptr) {
             tail_ = nullptr;
         }
-        if (spare_ == nullptr) {
+        if (spare_ == nullptr && b->bytes == 0) {
             spare_ = b;
         } else {
-            delete b;
+            free_block(b);
         }
     }
 
     Block* head_ = nullptr;
     Block* tail_ = nullptr;
-    Block* spare_ = nullptr;
+    Block* spare_ = nullptr;  // a small block only
     std::size_t size_ = 0;
 };
 

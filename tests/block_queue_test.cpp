@@ -1,0 +1,102 @@
+// The channels' value queue (include/weft/detail/block_queue.hpp): order,
+// the switch from small blocks to 2 MiB chunks once the backlog is long,
+// splicing, and destruction of whatever is left.
+#include "weft/detail/block_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+using weft::detail::BlockQueue;
+
+namespace {
+
+// Counts live instances, so that a test sees every value destroyed once.
+struct Counted {
+    static inline int live = 0;
+    std::uint64_t v;
+    explicit Counted(std::uint64_t x) : v(x) { ++live; }
+    Counted(Counted&& o) noexcept : v(o.v) { ++live; }
+    Counted(const Counted&) = delete;
+    Counted& operator=(const Counted&) = delete;
+    Counted& operator=(Counted&&) = delete;
+    ~Counted() { --live; }
+};
+
+}  // namespace
+
+TEST(BlockQueue, a_backlog_past_the_chunk_threshold_comes_out_in_order) {
+    BlockQueue<std::uint64_t> q;
+    constexpr std::uint64_t n = 1'000'000;  // 8-byte values: small blocks, then four chunks
+    static_assert(n > 4 * BlockQueue<std::uint64_t>::kChunkBacklog);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        q.push(i);
+    }
+    EXPECT_EQ(q.size(), n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(q.pop(), i);
+    }
+    EXPECT_TRUE(q.empty());
+    q.push(7);  // usable again after draining (a small block now)
+    EXPECT_EQ(q.pop(), 7U);
+}
+
+TEST(BlockQueue, pushes_and_pops_interleaved_around_the_threshold_keep_order) {
+    BlockQueue<std::string> q;
+    std::uint64_t next_in = 0;
+    std::uint64_t next_out = 0;
+    // Grow past the threshold, shrink below it, grow again: blocks of both
+    // kinds are appended and drained in between.
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 20'000; ++i) {
+            q.push(std::to_string(next_in++));
+        }
+        for (int i = 0; i < 15'000; ++i) {
+            ASSERT_EQ(q.pop(), std::to_string(next_out++));
+        }
+    }
+    while (!q.empty()) {
+        ASSERT_EQ(q.pop(), std::to_string(next_out++));
+    }
+    EXPECT_EQ(next_out, next_in);
+}
+
+TEST(BlockQueue, splice_back_moves_chunks_and_small_blocks_in_order) {
+    BlockQueue<std::uint64_t> a;
+    BlockQueue<std::uint64_t> b;
+    for (std::uint64_t i = 0; i < 10; ++i) {
+        a.push(i);
+    }
+    for (std::uint64_t i = 10; i < 300'010; ++i) {
+        b.push(i);  // b has chunks
+    }
+    a.splice_back(b);
+    EXPECT_TRUE(b.empty());
+    EXPECT_EQ(a.size(), 300'010U);
+    for (std::uint64_t i = 0; i < 300'010; ++i) {
+        ASSERT_EQ(a.pop(), i);
+    }
+    b.push(1);  // the emptied queue works on its own again
+    EXPECT_EQ(b.pop(), 1U);
+}
+
+TEST(BlockQueue, values_left_in_chunks_are_destroyed_with_the_queue_or_by_clear) {
+    {
+        BlockQueue<Counted> q;
+        for (std::uint64_t i = 0; i < 200'000; ++i) {
+            q.push(Counted(i));
+        }
+        EXPECT_EQ(Counted::live, 200'000);
+        for (std::uint64_t i = 0; i < 1'000; ++i) {
+            EXPECT_EQ(q.pop().v, i);
+        }
+        EXPECT_EQ(Counted::live, 199'000);
+        q.clear();
+        EXPECT_EQ(Counted::live, 0);
+        for (std::uint64_t i = 0; i < 100'000; ++i) {
+            q.push(Counted(i));
+        }
+    }
+    EXPECT_EQ(Counted::live, 0);  // the destructor destroyed the rest
+}
