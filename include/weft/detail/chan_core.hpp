@@ -448,8 +448,8 @@ private:
     std::optional<T> front_;  // home thread only (chan rule 1)
     BlockQueue<T> local_;
     std::mutex mu_;
-    BlockQueue<T> remote_;   // guarded by mu_
-    ListHead send_waiters_;  // guarded by mu_
+    BlockQueue<T> remote_{false};  // guarded by mu_; heap blocks only (block_queue.hpp)
+    ListHead send_waiters_;        // guarded by mu_
     std::atomic<bool> remote_pending_{false};
     RemoteWaiter* waiting_ = nullptr;  // home thread only (chan rule 3)
     RemoteEndpoint* rx_ep_ = nullptr;  // written by the home thread under mu_
