@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 using weft::detail::BlockQueue;
@@ -23,6 +24,18 @@ struct Counted {
     Counted& operator=(Counted&&) = delete;
     ~Counted() { --live; }
 };
+
+long resident_kb() {
+    long total = 0;
+    long resident = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld %ld", &total, &resident) != 2) {
+            resident = 0;
+        }
+        std::fclose(f);
+    }
+    return resident * 4;
+}
 
 }  // namespace
 
@@ -99,4 +112,32 @@ TEST(BlockQueue, values_left_in_chunks_are_destroyed_with_the_queue_or_by_clear)
         }
     }
     EXPECT_EQ(Counted::live, 0);  // the destructor destroyed the rest
+}
+
+// A channel's home lane with a long backlog, into which the remote lane is
+// spliced again and again (a producer on another thread): chunk blocks keep
+// being carved from one chunk, so memory grows with the values, not with the
+// number of splices.
+TEST(BlockQueue, splices_into_a_long_backlog_do_not_cost_a_chunk_each) {
+    BlockQueue<std::uint64_t> local;
+    BlockQueue<std::uint64_t> remote(false);  // heap blocks only, as a channel's remote lane
+    for (std::uint64_t i = 0; i < 100'000; ++i) {
+        local.push(i);
+    }
+    const long before = resident_kb();
+    std::uint64_t next = 100'000;
+    for (int round = 0; round < 200; ++round) {
+        for (int i = 0; i < 5'000; ++i) {  // a remote backlog past the chunk threshold
+            remote.push(next++);
+        }
+        local.splice_back(remote);
+        for (int i = 0; i < 10; ++i) {
+            local.push(next++);
+        }
+    }
+    // 1,002,000 more values (8 MB); a chunk per splice would be 400 MB.
+    EXPECT_LT(resident_kb() - before, 64 * 1024);
+    for (std::uint64_t i = 0; i < next; ++i) {
+        ASSERT_EQ(local.pop(), i);
+    }
 }
