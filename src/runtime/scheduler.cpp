@@ -388,7 +388,10 @@ void Scheduler::run(TaskHeader* root) {
     unsigned turns = 0;
     for (;;) {
         while (!run_queue_.empty()) {
-            run_turn(TaskHeader::from_run(run_queue_.pop_front()));
+            Link* t = run_queue_.front();
+            prefetch_after_next(t);
+            run_queue_.pop_front();
+            run_turn(TaskHeader::from_run(t));
             if (!unhandled_.empty()) {
                 flush_unhandled();
             }

@@ -120,7 +120,10 @@ void Scheduler::abort_task(TaskHeader* t) {
 
 void Scheduler::run_turns_in_pool(unsigned& turns) {
     while (!run_queue_.empty()) {
-        run_turn(TaskHeader::from_run(run_queue_.pop_front()));
+        Link* t = run_queue_.front();
+        prefetch_after_next(t);
+        run_queue_.pop_front();
+        run_turn(TaskHeader::from_run(t));
         if (!unhandled_.empty()) {
             flush_unhandled();  // a throwing handler ends the run (caught by run_worker)
         }

@@ -278,6 +278,7 @@ public:
 
 private:
     void run_turn(TaskHeader* t);
+    void prefetch_after_next(const Link* t) const noexcept;
     void cancel(TaskHeader* t) noexcept;
     // A pool task completed (kCompleted) or is cancelled (kCancelled).
     void finish_shared(TaskHeader* t, std::uint16_t how) noexcept;
