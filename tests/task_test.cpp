@@ -138,3 +138,120 @@ TEST(Task, a_million_nested_awaits_do_not_grow_the_stack) {
     // Without symmetric transfer this would be ~100 MB of stack (and crash).
     EXPECT_LT(used, std::uintptr_t{256 * 1024});
 }
+
+// The result slot holds the value or the exception, never both (the
+// exception shares the value's bytes when the value is small).
+namespace {
+
+// Throws from its destructor when armed: runs after co_return stored the value.
+struct ThrowOnExit {
+    bool armed = true;
+    ThrowOnExit() = default;
+    ThrowOnExit(const ThrowOnExit&) = delete;
+    ThrowOnExit& operator=(const ThrowOnExit&) = delete;
+    ~ThrowOnExit() noexcept(false) {
+        if (armed) {
+            throw std::runtime_error("thrown after co_return");
+        }
+    }
+};
+
+// Counts itself like Probe, and its copy constructor throws when asked to.
+struct Counted {
+    LifeCount* c;
+    std::uint64_t pad[3] = {};  // larger than the exception_ptr: value and error side by side
+    bool throw_on_copy = false;
+    explicit Counted(LifeCount& lc, bool t = false) : c(&lc), throw_on_copy(t) { ++c->alive; }
+    Counted(const Counted& o) : c(o.c) {
+        if (o.throw_on_copy) {
+            throw std::runtime_error("copy failed");
+        }
+        ++c->alive;
+    }
+    Counted(Counted&& o) noexcept : c(o.c) { ++c->alive; }
+    Counted& operator=(const Counted&) = delete;
+    ~Counted() {
+        --c->alive;
+        ++c->destroyed;
+    }
+};
+
+Task<std::uint64_t> value_then_throwing_local() {
+    ThrowOnExit guard;
+    co_return 7;  // the value is stored, then ~ThrowOnExit throws
+}
+
+Task<Counted> counted_then_throwing_local(LifeCount& lc) {
+    ThrowOnExit guard;
+    co_return Counted(lc);
+}
+
+Task<Counted> copy_that_throws(const Counted& c) {
+    co_return c;  // copies: the copy constructor throws
+}
+
+Task<std::string> long_string() {
+    co_return std::string(100, 'x');
+}
+
+}  // namespace
+
+TEST(Task, an_exception_after_co_return_replaces_the_small_value) {
+    const bool threw = run([]() -> Task<bool> {
+        try {
+            (void)co_await value_then_throwing_local();
+        } catch (const std::runtime_error& e) {
+            co_return std::string(e.what()) == "thrown after co_return";
+        }
+        co_return false;
+    });
+    EXPECT_TRUE(threw);
+}
+
+TEST(Task, an_exception_after_co_return_destroys_the_value_it_replaces) {
+    LifeCount lc;
+    const bool threw = run([&]() -> Task<bool> {
+        try {
+            (void)co_await counted_then_throwing_local(lc);
+        } catch (const std::runtime_error&) {
+            co_return true;
+        }
+        co_return false;
+    });
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(lc.alive, 0);
+}
+
+TEST(Task, a_value_whose_copy_throws_delivers_the_exception_and_leaks_nothing) {
+    LifeCount lc;
+    const bool threw = run([&]() -> Task<bool> {
+        const Counted original(lc, true);
+        try {
+            (void)co_await copy_that_throws(original);
+        } catch (const std::runtime_error& e) {
+            co_return std::string(e.what()) == "copy failed";
+        }
+        co_return false;
+    });
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(lc.alive, 0);
+}
+
+TEST(Task, spawned_results_untaken_or_taken_are_destroyed_exactly_once) {
+    LifeCount lc;
+    std::size_t length = 0;
+    run([&]() -> Task<void> {
+        auto taken = weft::spawn_task([&]() -> Task<Counted> { co_return Counted(lc); });
+        auto untaken = weft::spawn_task([&]() -> Task<Counted> { co_return Counted(lc); });
+        auto text = weft::spawn_task(long_string());
+        {
+            const Counted c = co_await taken;
+            (void)c;
+        }
+        length = (co_await text).size();
+        co_await until([&] { return untaken.is_finished(); });  // its handle now holds the value
+    });
+    EXPECT_EQ(length, 100U);
+    EXPECT_EQ(lc.alive, 0);
+    EXPECT_GE(lc.destroyed, 2);
+}
