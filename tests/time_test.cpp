@@ -34,6 +34,21 @@ TEST(Time, sleep_until_uses_the_runtime_clock) {
     });
 }
 
+TEST(Time, one_sleep_awaited_twice_waits_for_the_same_deadline) {
+    const bool ok = run_paused([]() -> Task<bool> {
+        const auto start = weft::now();
+        const weft::Sleep s = weft::sleep(3s);
+        co_await s;
+        const bool first = weft::now() - start == 3s;
+        co_await s;  // already due: completes at once
+        const bool second = weft::now() - start == 3s;
+        co_await weft::sleep(1s);
+        co_await s;
+        co_return first && second && weft::now() - start == 4s && s.deadline() == start + 3s;
+    });
+    EXPECT_TRUE(ok);
+}
+
 TEST(Time, no_timer_fires_before_its_deadline) {
     run_paused([]() -> Task<void> {
         auto start = weft::now();

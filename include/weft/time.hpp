@@ -3,6 +3,9 @@
 
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "weft/detail/scheduler.hpp"
 #include "weft/detail/timer_wheel.hpp"
@@ -33,9 +36,14 @@ std::chrono::steady_clock::time_point add_saturating(std::chrono::steady_clock::
     return t + ceil<steady_clock::duration>(d);
 }
 
+// Lives in the sleeping coroutine's frame, so it is kept small: the
+// deadline waits in the entry (as steady_clock ticks, converted to wheel
+// time by await_ready) and a budget yield is marked there too (kYieldMark).
 class SleepAwaiter {
 public:
-    explicit SleepAwaiter(std::chrono::steady_clock::time_point deadline) noexcept : deadline_(deadline) {}
+    explicit SleepAwaiter(std::chrono::steady_clock::time_point deadline) noexcept {
+        entry_.deadline_ns = deadline.time_since_epoch().count();
+    }
     SleepAwaiter(const SleepAwaiter&) = delete;
     SleepAwaiter& operator=(const SleepAwaiter&) = delete;
     ~SleepAwaiter() {
@@ -51,12 +59,13 @@ public:
     // passed only since then is armed and fires at the next timer poll.
     bool await_ready() {
         Scheduler& s = require_scheduler("weft::sleep");
-        entry_.deadline_ns = s.to_wheel_ns(deadline_);
+        using steady = std::chrono::steady_clock;
+        entry_.deadline_ns = s.to_wheel_ns(steady::time_point(steady::duration(entry_.deadline_ns)));
         if (!s.expired(entry_.deadline_ns)) {
             return false;
         }
         if (budget_spent()) {
-            yield_ = true;  // coop budget (task_header.hpp): yield once, then complete
+            entry_.deadline_ns = kYieldMark;  // coop budget (task_header.hpp): yield once, then complete
             return false;
         }
         spend_budget();
@@ -65,7 +74,7 @@ public:
     void await_suspend(std::coroutine_handle<> h) noexcept {
         entry_.task = current_task();
         entry_.set_handle(h);
-        if (yield_) {
+        if (entry_.deadline_ns == kYieldMark) {
             current_scheduler()->wake(&entry_);
             return;
         }
@@ -74,10 +83,14 @@ public:
     void await_resume() const noexcept {}
 
 private:
-    std::chrono::steady_clock::time_point deadline_;
+    // An expired deadline that yields for the budget; a deadline that is
+    // armed is never expired, so it cannot be this value.
+    static constexpr std::int64_t kYieldMark = std::numeric_limits<std::int64_t>::min();
+
     TimerEntry entry_;
-    bool yield_ = false;
 };
+static_assert(std::is_same_v<std::chrono::steady_clock::rep, std::int64_t>,
+              "SleepAwaiter keeps steady_clock ticks in TimerEntry::deadline_ns");
 
 class YieldAwaiter {
 public:
