@@ -44,7 +44,7 @@ TEST(Time, one_sleep_awaited_twice_waits_for_the_same_deadline) {
         const bool second = weft::now() - start == 3s;
         co_await weft::sleep(1s);
         co_await s;
-        co_return first && second && weft::now() - start == 4s && s.deadline() == start + 3s;
+        co_return first&& second&& weft::now() - start == 4s && s.deadline() == start + 3s;
     });
     EXPECT_TRUE(ok);
 }
