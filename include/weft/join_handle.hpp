@@ -30,9 +30,8 @@ void release_task(FramePrefix* p) {
         std::uint16_t seen = p->load();
         for (;;) {
             unobserved = nullptr;
-            if ((seen & (FramePrefix::kCompleted | FramePrefix::kErrorObserved | FramePrefix::kHasValue)) ==
-                FramePrefix::kCompleted) {
-                unobserved = p->error_slot();  // immutable once kCompleted is set (rule 7: no value)
+            if ((seen & (FramePrefix::kCompleted | FramePrefix::kErrorObserved)) == FramePrefix::kCompleted) {
+                unobserved = p->error;  // immutable once kCompleted is set
             }
             if (p->exchange_flags(seen, static_cast<std::uint16_t>(seen & ~FramePrefix::kHandleAlive))) {
                 break;
@@ -41,8 +40,8 @@ void release_task(FramePrefix* p) {
         before = seen;
     } else {
         before = p->clear(FramePrefix::kHandleAlive);
-        if ((before & FramePrefix::kCompleted) != 0 && p->failed() && (before & FramePrefix::kErrorObserved) == 0) {
-            unobserved = p->error_slot();
+        if ((before & FramePrefix::kCompleted) != 0 && p->error && (before & FramePrefix::kErrorObserved) == 0) {
+            unobserved = p->error;
         }
     }
     if ((before & FramePrefix::kFrameGone) != 0) {

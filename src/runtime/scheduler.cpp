@@ -162,9 +162,9 @@ void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
             withdraw_abort(t);  // an entry queued for this worker would name a dead task
         }
     }
-    const bool report = how == FramePrefix::kCompleted && (before & FramePrefix::kHandleAlive) == 0 && p->failed();
+    const bool report = how == FramePrefix::kCompleted && (before & FramePrefix::kHandleAlive) == 0 && p->error;
     if (report) {
-        unhandled_.push_back(p->error_slot());  // detached: nobody will ever see it
+        unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }
     if (pool_ != nullptr) {
         --owned_;
@@ -189,8 +189,8 @@ void Scheduler::on_task_complete(TaskHeader* t) noexcept {
         t->join_waiter = nullptr;
         wake(jw);
     }
-    if (!p->has(FramePrefix::kHandleAlive) && p->failed()) {
-        unhandled_.push_back(p->error_slot());  // detached: nobody will ever see it
+    if (!p->has(FramePrefix::kHandleAlive) && p->error) {
+        unhandled_.push_back(p->error);  // detached: nobody will ever see it
     }
     // The frame goes now (rule 2); with a handle alive, its memory and result
     // stay for the handle (rule 1).

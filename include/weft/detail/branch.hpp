@@ -82,7 +82,7 @@ struct BranchPromise {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
         void await_suspend(BranchHandle h) noexcept {
             BranchPromise& p = h.promise();
-            if (std::coroutine_handle<> next = p.sink->branch_done(p.index, p.error ? &p.error : nullptr)) {
+            if (std::coroutine_handle<> next = p.sink->branch_done(p.index, p.error)) {
                 transfer_to(next);
             }
         }
@@ -141,7 +141,8 @@ public:
 private:
     static void fire(WakeCallback* cb) {
         auto* self = static_cast<SleepChild*>(cb);
-        if (std::coroutine_handle<> next = self->slot_->sink->branch_done(self->slot_->index, nullptr)) {
+        const std::exception_ptr none;
+        if (std::coroutine_handle<> next = self->slot_->sink->branch_done(self->slot_->index, none)) {
             run_from(next);  // `self` may be gone once the parent runs
         }
     }
@@ -286,16 +287,16 @@ protected:
             if (children_[i]) {
                 run_from(children_[i]);
             } else if (start_direct(i)) {
-                branch_done(i, nullptr);
+                const std::exception_ptr none;
+                branch_done(i, none);
             }
         }
         starting_ = false;
         return !(decided_ || remaining_ == 0);
     }
 
-    std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr* error_in) noexcept final {
-        // Copied: the child may be destroyed below.
-        std::exception_ptr error = error_in != nullptr ? *error_in : std::exception_ptr();
+    std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr& error_in) noexcept final {
+        std::exception_ptr error = error_in;  // copied: the child may be destroyed below
         states_[index] = kFinished;
         --remaining_;
         if (!error) {

@@ -9,10 +9,9 @@ namespace weft::detail {
 
 class BranchSink {
 public:
-    // Child `index` finished (`error` points at what it threw; null if it
-    // did not). Returns the coroutine to transfer to next (the parent), or a
-    // null handle.
-    virtual std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr* error) noexcept = 0;
+    // Child `index` finished (with `error` if it threw). Returns the coroutine
+    // to transfer to next (the parent), or a null handle.
+    virtual std::coroutine_handle<> branch_done(std::size_t index, const std::exception_ptr& error) noexcept = 0;
 
 protected:
     BranchSink() = default;

@@ -1,15 +1,11 @@
 // The task engine's shared vocabulary: frame prefix, waiters, task headers.
 //
 // Pieces
-//   FramePrefix  8 bytes in front of every Task coroutine frame (allocated by
-//                TaskPromise::operator new), with the task's result slot in
-//                front of it. Together they hold what must outlive the frame:
-//                the allocation's size, the lifetime flags below, and either
-//                the value the task returned or the exception it threw. The
-//                exception lives in the slot's last 8 bytes, which the value
-//                may share (a task returns or throws, never both): kHasValue
-//                says which of the two is alive (rule 7). A task returning a
-//                u64 costs 16 bytes in front of its frame, not 32.
+//   FramePrefix  16 bytes in front of every Task coroutine frame (allocated by
+//                TaskPromise::operator new), with the task's result slot (a T,
+//                rounded up to 16 bytes) in front of it. Together they hold what
+//                must outlive the frame: the allocation's size, the lifetime
+//                flags below, the exception the task threw and its value.
 //   TaskHeader   the non-template part of every Task's promise. For a task
 //                that is spawned (or is block_on's main task) it is the task:
 //                run-queue link, membership in the scheduler's task list, the
@@ -55,20 +51,13 @@
 //        them takes the same lock to wake the waiter or withdraw the abort,
 //        and one that finds neither needs no lock: the flag is set, under
 //        the lock, by a read-modify-write that would have seen kFinished.
-//   7. The result slot holds at most one live object: the value while
-//      kHasValue is set, else the exception_ptr (null until the task throws).
-//      A value taken by the handle is replaced by a null exception_ptr;
-//      the slot's owner (free_task_memory) destroys whichever is alive.
-//      Check FramePrefix::failed() (or kHasValue) before reading error_slot().
 #pragma once
 
 #include <atomic>
 #include <coroutine>
-#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <mutex>
-#include <new>
 
 #include "weft/detail/list.hpp"
 
@@ -77,10 +66,11 @@ namespace weft::detail {
 class Scheduler;
 struct TaskHeader;
 
-struct alignas(8) FramePrefix {
+struct alignas(16) FramePrefix {
     std::uint32_t size = 0;    // bytes of the whole allocation
     std::uint16_t flags_ = 0;  // through the accessors below only (rule 6)
     std::uint16_t slot = 0;    // bytes of the result slot in front of the prefix
+    std::exception_ptr error;  // what the task threw
 
     static constexpr std::uint16_t kHandleAlive = 1U << 0;     // a JoinHandle refers to the task
     static constexpr std::uint16_t kFrameGone = 1U << 1;       // frame destroyed, memory kept (rule 1)
@@ -100,21 +90,6 @@ struct alignas(8) FramePrefix {
     }
     void* frame() noexcept { return reinterpret_cast<char*>(this) + sizeof(FramePrefix); }
     void* base() noexcept { return reinterpret_cast<char*>(this) - slot; }
-
-    // The exception_ptr in the slot's last 8 bytes (rule 7: alive only while
-    // kHasValue is clear).
-    [[nodiscard]] std::exception_ptr& error_slot() noexcept {
-        return *std::launder(reinterpret_cast<std::exception_ptr*>(reinterpret_cast<char*>(this) - kErrorBytes));
-    }
-    [[nodiscard]] const std::exception_ptr& error_slot() const noexcept {
-        return *std::launder(
-            reinterpret_cast<const std::exception_ptr*>(reinterpret_cast<const char*>(this) - kErrorBytes));
-    }
-    // True when the task threw: no value in the slot, and a non-null
-    // exception_ptr there (then error_slot() is what it threw).
-    [[nodiscard]] bool failed() const noexcept { return (load() & kHasValue) == 0 && error_slot() != nullptr; }
-
-    static constexpr std::size_t kErrorBytes = sizeof(std::exception_ptr);
 
     // The flags (acquire: a reader that sees kCompleted also sees the result).
     [[nodiscard]] std::uint16_t load() const noexcept {
@@ -151,8 +126,7 @@ struct alignas(8) FramePrefix {
         return old;
     }
 };
-static_assert(sizeof(FramePrefix) == 8);
-static_assert(sizeof(std::exception_ptr) == 8 && alignof(std::exception_ptr) <= 8);
+static_assert(sizeof(FramePrefix) == 16);
 
 // A waiter that runs a function instead of resuming a coroutine (join and
 // select drive a Sleep operand this way, without a coroutine of its own).
