@@ -139,8 +139,8 @@ TEST(Task, a_million_nested_awaits_do_not_grow_the_stack) {
     EXPECT_LT(used, std::uintptr_t{256 * 1024});
 }
 
-// The result slot holds the value or the exception, never both (the
-// exception shares the value's bytes when the value is small).
+// A task reports the exception when one follows its co_return (a local's
+// destructor), and whatever it returned is destroyed exactly once.
 namespace {
 
 // Throws from its destructor when armed: runs after co_return stored the value.
