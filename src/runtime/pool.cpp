@@ -10,6 +10,7 @@
 
 #include "weft/detail/blocking_pool.hpp"
 #include "weft/detail/task_promise.hpp"
+#include "weft/detail/thread_life.hpp"
 
 namespace weft::detail {
 
@@ -128,6 +129,7 @@ void Pool::run(TaskHeader* root) {
 
 void Pool::worker_main(std::size_t i) {
     Scheduler& s = *workers_[i]->sched;
+    (void)this_thread_life();  // a runtime thread always has one (ChanCore::home_turn)
     tls_context = Context{&s, nullptr};
     s.run_worker();  // until stop (rule 5); destroys the tasks it owns
     {

@@ -14,6 +14,7 @@
 #include "weft/detail/reactor.hpp"
 #include "weft/detail/resume.hpp"
 #include "weft/detail/task_promise.hpp"
+#include "weft/detail/thread_life.hpp"
 
 namespace weft::detail {
 
@@ -37,6 +38,7 @@ EnterGuard::EnterGuard(Scheduler& s, const char* what) {
     if (tls_context.scheduler != nullptr) {
         throw_nested_block_on(what);
     }
+    (void)this_thread_life();  // a runtime thread always has one (ChanCore::home_turn)
     tls_context = Context{&s, nullptr};
 }
 

@@ -40,7 +40,8 @@ ThreadLife* ended_life() {
 
 ThreadLife* make_thread_life() {
     if (tls_thread_exiting) {
-        return ended_life();
+        tls_thread_life = ended_life();  // never null again on this thread (ChanCore::home_turn)
+        return tls_thread_life;
     }
     thread_local ThreadLifeGuard guard;
     tls_thread_life = guard.life;

@@ -1,6 +1,16 @@
 // An unsynchronized FIFO of T stored in blocks of kSlots values: one
 // allocation per block, not per value.
 //
+// Layout. The queue keeps four cursors: rp_ and rend_ (the next value to
+// read and where the head block's values end), wp_ and wend_ (the next slot
+// to write and the end of the tail block). A push is a compare, a store and
+// an increment; a pop the same on the other side; only a block boundary
+// leaves the inline path. The queue is empty exactly when rp_ == wp_ (two
+// cursors in different live blocks never meet: a block's slots start after
+// its header). A block that stops being the tail records where its values
+// end (`limit`, its last slot unless a splice cut it short), and a block
+// that becomes the head records where they start (`first`).
+//
 // Where blocks come from. A queue holding few values takes its blocks from
 // the heap. A queue with a long backlog — a producer far ahead of its
 // consumer — carves them from 2 MiB chunks of the page source instead
@@ -12,9 +22,13 @@
 // most one chunk per queue is partly used; each chunk counts its live blocks
 // and goes back to the system when the last one is freed.
 //
-// Blocks are freed as they drain (one heap block is kept as a spare, so a
-// queue that oscillates around a few values never allocates), so a queue
-// that once held millions of values gives that memory back once drained.
+// Blocks are freed as the reader leaves them (one heap block is kept as a
+// spare), and a queue that drains to empty reuses its last block from the
+// start when the next push reaches its end, so a queue that oscillates
+// around a few values never allocates. A drained queue whose last block is
+// a chunk block keeps that chunk until release_if_drained() (the channel
+// calls it when a receive finds nothing), so a queue that once held
+// millions of values gives that memory back once drained.
 // splice_back() moves a whole queue in O(1); a queue's chunk blocks may only
 // be spliced into a queue that is used (and destroyed) on the same thread,
 // as the channel's remote lane never has any (it is built without them).
@@ -28,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "weft/detail/page_source.hpp"
@@ -38,8 +53,10 @@ template <class T>
 class BlockQueue {
 public:
     static constexpr std::size_t kSlots = sizeof(T) <= 16 ? 64 : (sizeof(T) <= 64 ? 32 : 8);
-    // Backlog (values queued) from which new blocks are carved from chunks.
-    static constexpr std::size_t kChunkBacklog = 64 * kSlots;
+    // Blocks queued from which new blocks are carved from chunks.
+    static constexpr std::size_t kChunkBlocks = 64;
+    // The same threshold in values.
+    static constexpr std::size_t kChunkBacklog = kChunkBlocks * kSlots;
 
     // `chunks`: whether a long backlog may take its blocks from chunks.
     explicit BlockQueue(bool chunks = true) noexcept : chunks_(chunks) {}
@@ -52,75 +69,100 @@ public:
         }
     }
 
-    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return rp_ == wp_; }
+    // The number of values queued: O(blocks), for tests and diagnostics.
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (Block* b = head_; b != nullptr; b = b->next) {
+            const T* from = b == head_ ? rp_ : b->first;
+            const T* to = b == tail_ ? wp_ : (b == head_ ? rend_ : b->limit);
+            n += static_cast<std::size_t>(to - from);
+        }
+        return n;
+    }
 
     template <class U>
     [[gnu::always_inline]] void push(U&& v) {
-        if (tail_ == nullptr || tail_->end == tail_->cap) [[unlikely]] {
-            append_block();
+        if (wp_ == wend_) [[unlikely]] {
+            make_room();
         }
-        ::new (static_cast<void*>(tail_->slot(tail_->end))) T(std::forward<U>(v));
-        ++tail_->end;
-        ++size_;
+        ::new (static_cast<void*>(wp_)) T(std::forward<U>(v));
+        ++wp_;
     }
 
     // Precondition: !empty().
     [[gnu::always_inline]] T pop() {
-        Block* b = head_;
-        T* p = b->slot(b->begin);
+        if (rp_ == rend_) [[unlikely]] {
+            next_block();
+        }
+        T* p = rp_;
         T v(std::move(*p));
         p->~T();
-        ++b->begin;
-        --size_;
-        if (b->begin == b->end) [[unlikely]] {
-            head_drained();
-        }
+        ++rp_;
         return v;
     }
 
     // Appends every value of `other`, in order; `other` becomes empty.
     void splice_back(BlockQueue& other) noexcept {
-        if (other.head_ == nullptr) {
+        if (other.empty()) {
             return;
         }
-        if (size_ == 0 && head_ != nullptr) {
-            release_head();  // a drained block kept for reuse must not precede the new values
-        }
-        if (tail_ == nullptr) {
+        if (empty()) {
+            clear();  // frees the drained block: no empty block precedes the new values
             head_ = other.head_;
+            rp_ = other.rp_;
+            rend_ = other.rend_;
         } else {
+            tail_->limit = wp_;  // the old tail may be cut short
+            if (head_ == tail_) {
+                rend_ = wp_;
+            }
+            other.head_->first = other.rp_;
             tail_->next = other.head_;
         }
         tail_ = other.tail_;
-        size_ += other.size_;
-        other.head_ = other.tail_ = nullptr;
-        other.size_ = 0;
+        wp_ = other.wp_;
+        wend_ = other.wend_;
+        blocks_ += other.blocks_;
+        other.forget();
     }
 
+    // Destroys every value and frees every block but the spare.
     void clear() noexcept {
         while (head_ != nullptr) {
             Block* b = head_;
-            for (std::size_t i = b->begin; i < b->end; ++i) {
-                b->slot(i)->~T();
+            if constexpr (!std::is_trivially_destructible_v<T>) {
+                T* from = rp_;
+                T* to = b == tail_ ? wp_ : rend_;
+                for (T* p = from; p != to; ++p) {
+                    p->~T();
+                }
             }
             head_ = b->next;
+            if (head_ != nullptr) {
+                rp_ = head_->first;
+                rend_ = head_ == tail_ ? wend_ : head_->limit;
+            }
             free_block(b);
         }
-        tail_ = nullptr;
-        size_ = 0;
+        forget();
+    }
+
+    // A drained queue lets go of its last block if that one is carved from
+    // a chunk, so that the chunk can go back to the system.
+    void release_if_drained() noexcept {
+        if (empty() && head_ != nullptr && head_->in_chunk) {
+            clear();
+        }
     }
 
 private:
     struct Block {
         Block* next = nullptr;
-        std::size_t begin = 0;
-        std::size_t end = 0;
-        std::size_t cap = kSlots;  // values it holds
+        T* first = nullptr;  // its first value, once it is the head
+        T* limit = nullptr;  // the end of its values, once it is not the tail
         bool in_chunk = false;
-        T* slot(std::size_t i) noexcept {
-            return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader) + i);
-        }
+        T* slots() noexcept { return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader)); }
     };
     // At the start of every chunk: its live blocks and the room left.
     struct Chunk {
@@ -135,36 +177,59 @@ private:
     static constexpr std::size_t kChunkStart = (sizeof(Chunk) + kAlign - 1) / kAlign * kAlign;
     static constexpr bool kChunksFit = kChunkStart + 64 * kBlockBytes <= kHugeChunk && kAlign <= 4096;
 
-    // The head block has no values left: freed (a heap one kept as the
-    // spare) if values follow in another block, it is full or it is a chunk
-    // block (so that a drained chunk goes back); else (the only block, from
-    // the heap) reused from the start.
-    [[gnu::noinline]] void head_drained() noexcept {
-        Block* b = head_;
-        if (b->end == kSlots || b != tail_ || b->in_chunk) {
-            release_head();
-        } else {
-            b->begin = b->end = 0;  // the only block, drained: reuse it from the start
-        }
+    void forget() noexcept {
+        head_ = tail_ = nullptr;
+        rp_ = rend_ = wp_ = wend_ = nullptr;
+        blocks_ = 0;
     }
 
-    [[gnu::noinline]] void append_block() {
-        Block* b = nullptr;
-        if (kChunksFit && chunks_ && size_ >= kChunkBacklog) {
-            b = carve_block();
-        } else if (spare_ != nullptr) {
-            b = std::exchange(spare_, nullptr);
-        } else {
-            b = ::new (::operator new (kBlockBytes, std::align_val_t{kAlign})) Block;
+    // The tail block is full (or there is none): start it over if the queue
+    // is drained (then head_ == tail_), else append a block.
+    [[gnu::noinline]] void make_room() {
+        if (tail_ != nullptr && rp_ == wp_) {
+            rp_ = wp_ = tail_->slots();
+            rend_ = wend_ = wp_ + kSlots;
+            return;
         }
+        Block* b = new_block();
         b->next = nullptr;
-        b->begin = b->end = 0;
+        b->first = b->slots();
         if (tail_ == nullptr) {
             head_ = b;
+            rp_ = b->first;
+            rend_ = rp_ + kSlots;
         } else {
+            tail_->limit = wp_;  // full; rend_ already says so if it is the head
             tail_->next = b;
         }
         tail_ = b;
+        wp_ = b->first;
+        wend_ = wp_ + kSlots;
+        ++blocks_;
+    }
+
+    // The reader reached the end of the head block, and values follow.
+    [[gnu::noinline]] void next_block() noexcept {
+        Block* b = head_;
+        head_ = b->next;
+        rp_ = head_->first;
+        rend_ = head_ == tail_ ? wend_ : head_->limit;
+        --blocks_;
+        if (spare_ == nullptr && !b->in_chunk) {
+            spare_ = b;
+        } else {
+            free_block(b);
+        }
+    }
+
+    Block* new_block() {
+        if (kChunksFit && chunks_ && blocks_ >= kChunkBlocks) {
+            return carve_block();
+        }
+        if (spare_ != nullptr) {
+            return std::exchange(spare_, nullptr);
+        }
+        return ::new (::operator new (kBlockBytes, std::align_val_t{kAlign})) Block;
     }
 
     // A block from the arena chunk; a fresh chunk when it is full (the old
@@ -213,24 +278,15 @@ private:
 #endif
     }
 
-    void release_head() noexcept {
-        Block* b = head_;
-        head_ = b->next;
-        if (head_ == nullptr) {
-            tail_ = nullptr;
-        }
-        if (spare_ == nullptr && !b->in_chunk) {
-            spare_ = b;
-        } else {
-            free_block(b);
-        }
-    }
-
+    T* rp_ = nullptr;    // reader: the next value
+    T* rend_ = nullptr;  // reader: the end of the head block's values
+    T* wp_ = nullptr;    // writer: the next free slot
+    T* wend_ = nullptr;  // writer: the end of the tail block
     Block* head_ = nullptr;
     Block* tail_ = nullptr;
     Block* spare_ = nullptr;  // a heap block only
     Chunk* arena_ = nullptr;  // the chunk new chunk blocks are carved from
-    std::size_t size_ = 0;
+    std::size_t blocks_ = 0;  // blocks in the queue
     bool chunks_;
 };
 

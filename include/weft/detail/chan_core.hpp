@@ -8,13 +8,13 @@
 //             Named by the thread's ThreadLife (thread_life.hpp); once that
 //             thread has ended, the next thread to use the Receiver takes
 //             the home over (a pool's next block_on runs on new workers).
-//   front_    the oldest home-thread value when it was sent into an empty
-//             channel: one value in the core itself, in front of local_, so
-//             that a channel used as a hand-off (a value sent, received, the
-//             next one sent: ping-pong, a request and its reply) never
-//             touches a block.
+//   fast_home_ the home thread's ThreadLife while a home-thread send may
+//             take the inline path (the channel is open and no remote values
+//             wait to be spliced), kNoFastHome otherwise: one load and one
+//             compare decide a send. Written under mu_ (chan rule 5).
 //   local_    values sent on the channel's home thread: no lock, no atomic
-//             read-modify-write on that path.
+//             read-modify-write on that path. A channel used as a hand-off
+//             (ping-pong, a request and its reply) keeps reusing one block.
 //   remote_   values sent from any other thread, under mu_; remote_pending_
 //             tells the home thread, with one plain load, that there are some.
 //   waiting_  the receiver's registration while it waits: a plain pointer,
@@ -31,15 +31,14 @@
 //   senders_  live Senders; the channel closes when it drops to zero.
 //   refs_     live handles (senders and the receiver) and a queued poke; the
 //             last one deletes.
-//   Bounded channels keep every value in remote_ (all under mu_), with the
-//   senders that wait for room in send_waiters_ (FIFO).
+//   Bounded channels keep every value in remote_ (all under mu_; their
+//   count in bounded_count_), with the senders that wait for room in
+//   send_waiters_ (FIFO).
 //
 // Rules (cited as "chan rule N")
-//   1. front_ and local_ are touched only on the home thread; Receiver
-//      operations run there (others throw std::logic_error), so receiving
-//      never races with home-thread sends. front_ holds a value only when it
-//      is the oldest queued: a home send fills it only when local_ is empty
-//      (after the splice of rule 2), and receives take it first.
+//   1. local_ is touched only on the home thread; Receiver operations run
+//      there (others throw std::logic_error), so receiving never races with
+//      home-thread sends.
 //   2. A home-thread send first moves remote_ behind local_ when
 //      remote_pending_ is set: one Sender that moved between threads keeps its
 //      values in order (values of different senders may interleave).
@@ -56,6 +55,13 @@
 //      after that check posts a poke (or finds one queued that has not run
 //      yet), and the poke checks for values again, on the home thread, after
 //      taking mu_.
+//   5. fast_home_ equals home_ only while rx_closed_ and remote_pending_ are
+//      both false; every write of home_, rx_closed_ or remote_pending_
+//      happens under mu_ and refreshes it there. A home-thread send that
+//      reads a stale fast_home_ (a remote send just set remote_pending_)
+//      queues its value ahead of that remote value, which is allowed: only
+//      the values of one Sender are ordered, and a Sender that moved between
+//      threads did so with a happens-before that shows it the refresh.
 #pragma once
 
 #include <atomic>
@@ -89,6 +95,7 @@ template <class T>
 class ChanCore {
 public:
     explicit ChanCore(std::size_t capacity) : home_(initial_home()), capacity_(capacity) {
+        refresh_fast_home_locked();  // nobody else sees the core yet
         poke_cb_.core = this;
         poke_.set_callback(&poke_cb_);  // no task: run as the inbox is drained
     }
@@ -114,7 +121,7 @@ public:
     // Receiver side: true when this thread is (or has just become) the home.
     // A Receiver is used by one task at a time, so only one thread claims.
     // A home whose thread has ended is taken over (thread_life.hpp: the
-    // acquire in ended() makes the values it left in front_ and local_ visible here).
+    // acquire in ended() makes the values it left in local_ visible here).
     bool claim_home() noexcept {
         ThreadLife* const me = this_thread_life();
         if (home_.load(std::memory_order_relaxed) == me) [[likely]] {
@@ -128,11 +135,31 @@ public:
             return false;
         }
         me->retain();
-        home_.store(me, std::memory_order_relaxed);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            home_.store(me, std::memory_order_relaxed);
+            refresh_fast_home_locked();  // chan rule 5
+        }
         if (h != nullptr) {
             h->release();
         }
         return true;
+    }
+    // Receive fast path: this thread is the home and its task's turn has
+    // budget left. A positive budget exists only inside a task's turn, so it
+    // also proves that a runtime runs here (whose thread has a ThreadLife, so
+    // an unclaimed home, nullptr, never matches).
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool home_turn() const noexcept {
+        return tls_context.budget > 0 && tls_thread_life == home_.load(std::memory_order_relaxed);
+    }
+    // Receive fast path, after home_turn(): a home value is queued.
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool has_local() const noexcept { return !local_.empty(); }
+    // Receive fast path, after has_local(): takes it.
+    [[nodiscard]] WEFT_ALWAYS_INLINE T pop_local() { return local_.pop(); }
+    // Receive fast path, after home_turn() found nothing local: whether
+    // another thread may have queued values (take_into then splices them).
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool remote_may_have_values() const noexcept {
+        return remote_pending_.load(std::memory_order_acquire);
     }
 
     // ---- lifetime
@@ -156,12 +183,12 @@ public:
     void drop_receiver() noexcept {
         close();
         if (on_home_thread()) {
-            front_.reset();  // chan rule 1; values are freed now rather than with the last sender
-            local_.clear();
+            local_.clear();  // chan rule 1; values are freed now rather than with the last sender
         }
         {
             std::lock_guard<std::mutex> lock(mu_);
             remote_.clear();
+            bounded_count_ = 0;
         }
         release();
     }
@@ -169,6 +196,7 @@ public:
     void close() {
         std::lock_guard<std::mutex> lock(mu_);
         rx_closed_.store(true, std::memory_order_seq_cst);
+        refresh_fast_home_locked();       // chan rule 5
         while (!send_waiters_.empty()) {  // bounded: refuse every waiting sender
             auto* w = static_cast<SendWaiter<T>*>(send_waiters_.pop_front());
             w->refused = true;
@@ -180,11 +208,12 @@ public:
 
     // ---- unbounded send: true when queued; on false `v` is untouched
     // Inline: a home-thread send to an open channel with no remote values
-    // pending (the common case); everything else out of line.
+    // pending (the common case: one compare, chan rule 5); everything else
+    // out of line.
     WEFT_ALWAYS_INLINE bool send(T& v) {
-        if (on_home_thread() && !remote_pending_.load(std::memory_order_acquire) &&
-            !rx_closed_.load(std::memory_order_relaxed)) [[likely]] {
-            push_local(v);
+        if (reinterpret_cast<std::uintptr_t>(tls_thread_life) == fast_home_.load(std::memory_order_relaxed))
+            [[likely]] {
+            local_.push(std::move(v));
             wake_local();  // chan rule 3
             return true;
         }
@@ -197,11 +226,9 @@ public:
             }
             // acquire: pairs with the release in the remote branch (chan rule 2).
             if (remote_pending_.load(std::memory_order_acquire)) {
-                std::lock_guard<std::mutex> lock(mu_);
-                local_.splice_back(remote_);
-                remote_pending_.store(false, std::memory_order_relaxed);
+                splice_remote();
             }
-            push_local(v);
+            local_.push(std::move(v));
             wake_local();  // chan rule 3
             return true;
         }
@@ -212,7 +239,8 @@ public:
         remote_.push(std::move(v));
         // release: the home thread's acquire load sees the values pushed before.
         remote_pending_.store(true, std::memory_order_release);
-        post_poke_locked();  // chan rule 3
+        refresh_fast_home_locked();  // chan rule 5
+        post_poke_locked();          // chan rule 3
         return true;
     }
 
@@ -223,8 +251,9 @@ public:
             refused = true;
             return true;
         }
-        if (send_waiters_.empty() && remote_.size() < capacity_) {
+        if (send_waiters_.empty() && bounded_count_ < capacity_) {
             remote_.push(std::move(v));
+            ++bounded_count_;
             notify_receiver_locked();
             return true;
         }
@@ -237,8 +266,9 @@ public:
             w.refused = true;
             return false;
         }
-        if (send_waiters_.empty() && remote_.size() < capacity_) {
+        if (send_waiters_.empty() && bounded_count_ < capacity_) {
             remote_.push(std::move(*w.value));
+            ++bounded_count_;
             w.handed_over = true;
             notify_receiver_locked();
             return false;
@@ -259,34 +289,23 @@ public:
 
     // ---- receive (home thread; chan rule 1)
     // Moves the next value into `out` (which must be empty); false if none.
-    // Inline: the value in front_ or at the head of local_, and "nothing
-    // queued" on an unbounded channel (a receive that is about to wait);
-    // remote values and bounded channels out of line.
+    // Inline: the head of local_; remote values, an empty channel and
+    // bounded channels out of line. (Only bounded channels use remote_ for
+    // everything, so local_ holds values only on an unbounded one.)
     WEFT_ALWAYS_INLINE bool take_into(std::optional<T>& out) {
-        if (front_.has_value()) {  // only ever set on an unbounded channel
-            out.emplace(std::move(*front_));
-            front_.reset();
+        if (!local_.empty()) {
+            out.emplace(local_.pop());
             return true;
-        }
-        if (!bounded()) [[likely]] {
-            if (!local_.empty()) {
-                out.emplace(local_.pop());
-                return true;
-            }
-            if (!remote_pending_.load(std::memory_order_acquire)) {
-                return false;
-            }
         }
         return take_slow_into(out);
     }
     [[gnu::noinline]] bool take_slow_into(std::optional<T>& out) {
         if (!bounded()) [[likely]] {
             if (local_.empty() && remote_pending_.load(std::memory_order_acquire)) {
-                std::lock_guard<std::mutex> lock(mu_);
-                local_.splice_back(remote_);
-                remote_pending_.store(false, std::memory_order_relaxed);
+                splice_remote();
             }
             if (local_.empty()) {
+                local_.release_if_drained();  // a drained backlog's last chunk goes back
                 return false;
             }
             out.emplace(local_.pop());
@@ -303,9 +322,11 @@ private:
                 return false;
             }
             out.emplace(remote_.pop());
+            --bounded_count_;
             if (!send_waiters_.empty()) {  // hand the freed room to the first waiting sender
                 auto* w = static_cast<SendWaiter<T>*>(send_waiters_.pop_front());
                 remote_.push(std::move(*w->value));
+                ++bounded_count_;
                 w->handed_over = true;
                 w->wake_from_anywhere();
             }
@@ -318,8 +339,7 @@ public:
     // channel is finished), without taking anything (home thread).
     [[nodiscard]] bool ready_now() {
         if (!bounded()) {
-            return front_.has_value() || !local_.empty() || remote_pending_.load(std::memory_order_acquire) ||
-                   finished();
+            return !local_.empty() || remote_pending_.load(std::memory_order_acquire) || finished();
         }
         std::lock_guard<std::mutex> lock(mu_);
         return !remote_.empty() || finished();
@@ -370,13 +390,20 @@ public:
     }
 
 private:
-    // Home thread (chan rule 1), after the splice of chan rule 2.
-    WEFT_ALWAYS_INLINE void push_local(T& v) {
-        if (!front_.has_value() && local_.empty()) {
-            front_.emplace(std::move(v));  // the oldest value
-        } else {
-            local_.push(std::move(v));
-        }
+    // Home thread: moves the remote values behind the home ones (chan rule 2).
+    void splice_remote() {
+        std::lock_guard<std::mutex> lock(mu_);
+        local_.splice_back(remote_);
+        remote_pending_.store(false, std::memory_order_relaxed);
+        refresh_fast_home_locked();  // chan rule 5
+    }
+    // Under mu_ (or before the core is shared): chan rule 5.
+    void refresh_fast_home_locked() noexcept {
+        ThreadLife* const h = home_.load(std::memory_order_relaxed);
+        const bool open =
+            !rx_closed_.load(std::memory_order_relaxed) && !remote_pending_.load(std::memory_order_relaxed);
+        fast_home_.store(h != nullptr && open ? reinterpret_cast<std::uintptr_t>(h) : kNoFastHome,
+                         std::memory_order_relaxed);
     }
     void release() {
         // acq_rel: the last owner sees every other owner's writes before deleting.
@@ -443,14 +470,20 @@ private:
         return me;
     }
 
+    // fast_home_ when no send may take the inline path: matches no thread
+    // (a thread without a ThreadLife reads nullptr there).
+    static constexpr std::uintptr_t kNoFastHome = 1;
+
     std::atomic<ThreadLife*> home_;
+    std::atomic<std::uintptr_t> fast_home_{kNoFastHome};  // chan rule 5
     const std::size_t capacity_;
-    std::optional<T> front_;  // home thread only (chan rule 1)
     BlockQueue<T> local_;
     std::mutex mu_;
-    BlockQueue<T> remote_{false};  // guarded by mu_; heap blocks only (block_queue.hpp)
-    ListHead send_waiters_;        // guarded by mu_
-    std::atomic<bool> remote_pending_{false};
+    BlockQueue<T> remote_{false};    // guarded by mu_; heap blocks only (block_queue.hpp)
+    std::size_t bounded_count_ = 0;  // guarded by mu_: values in remote_ of a bounded channel
+    ListHead send_waiters_;          // guarded by mu_
+    // Always true on a bounded channel, whose values all live in remote_.
+    std::atomic<bool> remote_pending_{capacity_ != 0};
     RemoteWaiter* waiting_ = nullptr;  // home thread only (chan rule 3)
     RemoteEndpoint* rx_ep_ = nullptr;  // written by the home thread under mu_
     PokeCallback poke_cb_;
