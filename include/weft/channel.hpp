@@ -116,6 +116,11 @@ public:
             spend_budget();
             return std::optional<T>(core_->pop_local());
         }
+        if (state_ == kRegistered && core_->has_local()) {  // woken by a home send
+            state_ = kIdle;
+            waiter_.sched->remove_external_wait();
+            return std::optional<T>(core_->pop_local());
+        }
         if (!resume_slow()) {
             return std::nullopt;
         }

@@ -361,7 +361,8 @@ public:
             set_endpoint(ep);
         }
         waiting_ = &w;
-        if (bounded() ? ready_now() : remote_pending_.load(std::memory_order_acquire) || finished()) {
+        // remote_pending_ is always set on a bounded channel, which looks under mu_.
+        if (remote_pending_.load(std::memory_order_acquire) ? !bounded() || ready_now() : finished()) {
             waiting_ = nullptr;
             return false;
         }
