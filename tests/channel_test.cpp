@@ -2,11 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <coroutine>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/probe.hpp"
@@ -465,4 +468,54 @@ TEST(Oneshot, sender_is_closed_once_the_receiver_is_gone) {
     EXPECT_FALSE(r);
     EXPECT_EQ(r.value(), 5);
     EXPECT_FALSE(logic_error_of([&] { (void)tx.is_closed(); }).empty());  // used up
+}
+
+namespace {
+
+// A coroutine that is not a weft Task: it starts at once, on whatever thread
+// calls it, inside a runtime or not, and leaves what its body throws in
+// `error` (its frame ends normally).
+struct Eager {
+    static inline std::exception_ptr error;
+    struct promise_type {
+        Eager get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { error = std::current_exception(); }
+    };
+};
+
+}  // namespace
+
+// The receive's inline path (a value queued on the home thread) is taken
+// only inside a task's turn: the same receive on the home thread, after the
+// runtime is gone, still reports that it runs outside a runtime, and the
+// value stays in the channel.
+TEST(Channel, a_recv_with_a_value_queued_outside_a_runtime_throws_and_keeps_the_value) {
+    auto [tx, rx] = weft::channel<int>();
+    {
+        weft::Runtime rt(options());
+        rt.block_on([&]() -> Task<void> {
+            (void)tx.send(7);
+            (void)tx.send(8);
+            EXPECT_EQ(co_await rx.recv(), 7);  // claims the home (on a pool: a worker)
+            co_return;
+        });
+    }
+    std::string msg;
+    std::optional<int> got;
+    auto outside = [&]() -> Eager { got = co_await rx.recv(); };
+    msg = logic_error_of([&] {
+        Eager::error = nullptr;
+        outside();
+        if (Eager::error) {
+            std::rethrow_exception(std::exchange(Eager::error, nullptr));
+        }
+    });
+    EXPECT_NE(msg.find("Receiver::recv"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("outside a weft runtime"), std::string::npos) << msg;
+    EXPECT_EQ(got, std::nullopt);
+    weft::Runtime rt2(options());
+    EXPECT_EQ(rt2.block_on([&]() -> Task<std::optional<int>> { co_return co_await rx.recv(); }), 8);
 }
