@@ -1,5 +1,9 @@
 // weft::http::get and weft::Html against a local server.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <optional>
@@ -111,17 +115,24 @@ TEST(Http, truncated_and_malformed_responses_name_the_url_and_reason) {
 }
 
 TEST(Http, bad_urls_refused_connections_and_unknown_hosts) {
-    weft_test::run([]() -> Task<> {
+    // A port that refuses for the whole test: a socket bound to it that never
+    // listens (a port merely closed again could be taken by a test running
+    // alongside).
+    const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(holder, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const std::uint16_t port = ntohs(addr.sin_port);
+    weft_test::run([port]() -> Task<> {
         const std::string bad = co_await http_error_of(weft::http::get("not a url"));
         EXPECT_NE(bad.find("not a url"), std::string::npos) << bad;
         EXPECT_NE(bad.find("does not parse"), std::string::npos) << bad;
         const std::string tls = co_await http_error_of(weft::http::get("https://127.0.0.1/"));
         EXPECT_NE(tls.find("https is not supported"), std::string::npos) << tls;
-        std::uint16_t port = 0;
-        {
-            auto probe = weft::net::TcpListener::bind("127.0.0.1:0");
-            port = probe.local_address().port();
-        }
         const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
         const std::string refused = co_await http_error_of(weft::http::get(url));
         EXPECT_NE(refused.find(url), std::string::npos) << refused;
@@ -129,6 +140,7 @@ TEST(Http, bad_urls_refused_connections_and_unknown_hosts) {
         const std::string unknown = co_await http_error_of(weft::http::get("http://no-such-host.invalid/"));
         EXPECT_NE(unknown.find("cannot resolve 'no-such-host.invalid'"), std::string::npos) << unknown;
     });
+    ::close(holder);
 }
 
 TEST(Http, timeout_cancels_a_slow_request) {
