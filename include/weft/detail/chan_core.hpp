@@ -237,10 +237,16 @@ public:
             return false;
         }
         remote_.push(std::move(v));
-        // release: the home thread's acquire load sees the values pushed before.
-        remote_pending_.store(true, std::memory_order_release);
-        refresh_fast_home_locked();  // chan rule 5
-        post_poke_locked();          // chan rule 3
+        if (!remote_pending_.load(std::memory_order_relaxed)) {  // written under mu_
+            // release: the home thread's acquire load sees the values pushed
+            // before; values pushed while the flag stays set are seen through
+            // mu_, which the home thread takes to splice them. Set only when
+            // clear, so that a stream of remote sends writes neither the flag
+            // nor fast_home_ (read by the home thread) again.
+            remote_pending_.store(true, std::memory_order_release);
+            fast_home_.store(kNoFastHome, std::memory_order_relaxed);  // chan rule 5
+        }
+        post_poke_locked();  // chan rule 3
         return true;
     }
 
