@@ -55,4 +55,22 @@ inline void Scheduler::run_turn(TaskHeader* t) {
     tls_context.task = nullptr;
 }
 
+// The turn of the task in the hand-off slot (rule 7): its one woken waiter,
+// if that is still there, is all it has to run (a second wake would have
+// moved both to the queues).
+inline void Scheduler::run_handoff_turn() {
+    TaskHeader* t = handoff_task_;
+    handoff_task_ = nullptr;
+    Link* w = handoff_.empty() ? nullptr : handoff_.pop_front();
+    t->state &= static_cast<std::uint8_t>(~TaskHeader::kScheduled);
+    tls_context.task = t;
+    tls_context.budget = kTurnBudget;
+    if ((t->state & TaskHeader::kCancelRequested) != 0) {
+        cancel(t);
+    } else if (w != nullptr) {
+        static_cast<Waiter*>(w)->resume();
+    }
+    tls_context.task = nullptr;
+}
+
 }  // namespace weft::detail

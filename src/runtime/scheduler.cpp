@@ -178,6 +178,7 @@ void Scheduler::finish_shared(TaskHeader* t, std::uint16_t how) noexcept {
 }
 
 void Scheduler::on_task_complete(TaskHeader* t) noexcept {
+    drop_handoff(t);
     static_cast<RunLink*>(t)->unlink();
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
@@ -201,6 +202,7 @@ void Scheduler::on_task_complete(TaskHeader* t) noexcept {
 
 void Scheduler::cancel(TaskHeader* t) noexcept {
     t->state |= TaskHeader::kDying;  // rule 4
+    drop_handoff(t);
     static_cast<RunLink*>(t)->unlink();
     static_cast<AllLink*>(t)->unlink();
     t->ready.clear();
@@ -388,26 +390,41 @@ void Scheduler::flush_unhandled() {
 void Scheduler::run(TaskHeader* root) {
     FramePrefix* rp = root->prefix();
     unsigned turns = 0;
+    // After each turn: unhandled errors, the root's end (true), and every
+    // 61 turns timers, remote wakes and sockets.
+    auto after_turn = [&]() {
+        if (!unhandled_.empty()) {
+            flush_unhandled();
+        }
+        if ((rp->load() & FramePrefix::kFinished) != 0) {
+            return true;
+        }
+        if (++turns == kTurnsBetweenTimerPolls) {
+            turns = 0;
+            poll_timers(false);
+            drain_remote();
+            if (reactor_) {
+                reactor_->poll(*this, 0);
+            }
+        }
+        return false;
+    };
     for (;;) {
         while (!run_queue_.empty()) {
             Link* t = run_queue_.front();
             prefetch_after_next(t);
             run_queue_.pop_front();
             run_turn(TaskHeader::from_run(t));
-            if (!unhandled_.empty()) {
-                flush_unhandled();
-            }
-            if ((rp->load() & FramePrefix::kFinished) != 0) {
+            if (after_turn()) {
                 return;
             }
-            if (++turns == kTurnsBetweenTimerPolls) {
-                turns = 0;
-                poll_timers(false);
-                drain_remote();
-                if (reactor_) {
-                    reactor_->poll(*this, 0);
-                }
+        }
+        if (handoff_task_ != nullptr) {  // rule 7: only while the run queue is empty
+            run_handoff_turn();
+            if (after_turn()) {
+                return;
             }
+            continue;
         }
         if ((rp->load() & FramePrefix::kFinished) != 0) {
             return;
@@ -437,6 +454,8 @@ void Scheduler::run(TaskHeader* root) {
 
 void Scheduler::shutdown() noexcept {
     shutting_down_ = true;
+    handoff_task_ = nullptr;
+    handoff_.clear();
     run_queue_.clear();
     destroy_outside_spawns();  // queued by blocking jobs, never started
     while (!tasks_.empty()) {

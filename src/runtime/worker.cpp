@@ -119,11 +119,17 @@ void Scheduler::abort_task(TaskHeader* t) {
 }
 
 void Scheduler::run_turns_in_pool(unsigned& turns) {
-    while (!run_queue_.empty()) {
-        Link* t = run_queue_.front();
-        prefetch_after_next(t);
-        run_queue_.pop_front();
-        run_turn(TaskHeader::from_run(t));
+    for (;;) {
+        if (!run_queue_.empty()) {
+            Link* t = run_queue_.front();
+            prefetch_after_next(t);
+            run_queue_.pop_front();
+            run_turn(TaskHeader::from_run(t));
+        } else if (handoff_task_ != nullptr) {  // rule 7: only while the run queue is empty
+            run_handoff_turn();
+        } else {
+            break;
+        }
         if (!unhandled_.empty()) {
             flush_unhandled();  // a throwing handler ends the run (caught by run_worker)
         }
@@ -147,7 +153,7 @@ void Scheduler::run_worker() {
             }
             // Between bursts of turns (or with nothing queued): timers,
             // remote wakes, sockets, one unstarted task.
-            const bool busy = !run_queue_.empty();
+            const bool busy = has_turns();
             turns = 0;
             poll_timers(false);
             drain_remote();
@@ -161,7 +167,7 @@ void Scheduler::run_worker() {
                     checks_since_adoption_ = 0;
                 }
             }
-            if (!run_queue_.empty()) {
+            if (has_turns()) {
                 continue;
             }
             idle_in_pool();

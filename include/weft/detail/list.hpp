@@ -9,11 +9,26 @@
 
 namespace weft::detail {
 
-struct Link {
-    Link* next = nullptr;
-    Link* prev = nullptr;
+// An empty statement that keeps the compiler from merging the stores on its
+// two sides into one 16-byte vector store. g++ 12 zeroes a new Link that way
+// (through an XMM register); the waiter inside a receive's awaiter is built
+// when it suspends and linked soon after, and with its two stores kept apart
+// ping_pong ran ~5% faster (alternating runs). Only the constructor uses it:
+// in push_back and unlink the merged stores measured faster (yield_now, whose
+// 1,000 tasks' frames miss L1, issues fewer stores that way).
+inline void keep_stores_apart() noexcept {
+    asm volatile("");
+}
 
-    Link() = default;
+struct Link {
+    Link* next;
+    Link* prev;
+
+    Link() noexcept {
+        next = nullptr;
+        keep_stores_apart();
+        prev = nullptr;
+    }
     Link(const Link&) = delete;
     Link& operator=(const Link&) = delete;
 

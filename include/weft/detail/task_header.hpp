@@ -51,6 +51,17 @@
 //        them takes the same lock to wake the waiter or withdraw the abort,
 //        and one that finds neither needs no lock: the flag is set, under
 //        the lock, by a read-modify-write that would have seen kFinished.
+//   7. The scheduler's hand-off slot (Scheduler::handoff_task_) holds a task
+//      woken while the run queue was empty, with its woken waiter in a one-
+//      node list of the scheduler instead of the task's ready list; the task
+//      is kScheduled but not in the run queue. The slot is the run queue's
+//      logical tail: it is used only while the queue is empty, and anything
+//      else queued (a second wake of any task, a yield, a spawn) first moves
+//      the slot's task and waiter to the queues. A task that completes or is
+//      cancelled leaves the slot; a waiter destroyed there unlinks itself
+//      (rule 3), leaving a turn with nothing to run. It saves a wake-and-run
+//      hand-off between two tasks (ping_pong) the run-queue and ready-list
+//      round trips.
 #pragma once
 
 #include <atomic>
