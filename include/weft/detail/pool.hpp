@@ -113,6 +113,9 @@ public:
     // then stolen from another worker. nullptr when none.
     TaskHeader* next_unstarted(Scheduler& w, bool inject_first);
     [[nodiscard]] bool stopping() const noexcept { return stop_.load(std::memory_order_acquire); }
+    // True when an unstarted task waits in the inject queue or a worker's
+    // ring (approximate counts, no lock). Any thread.
+    bool any_queued() noexcept;
     [[nodiscard]] TaskHeader* root() const noexcept { return root_; }
     // Ends the run (rule 5); `e` (if any) is what run() throws.
     void stop(std::exception_ptr e = nullptr);
@@ -141,7 +144,6 @@ private:
     };
 
     void worker_main(std::size_t i);
-    bool any_queued() noexcept;
     void notify_one_idle();
     // Rule 4, under mu_ with every worker idle.
     void decide_when_all_idle();

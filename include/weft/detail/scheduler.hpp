@@ -350,6 +350,9 @@ private:
     void park(const clock::time_point* deadline);
     // The pool worker's idle step: parks until work, a timer or a stop.
     void idle_in_pool();
+    // Pool: watches for work for a few microseconds before parking; true
+    // when some came.
+    bool spin_for_work(Pool& pool) noexcept;
     void run_turns_in_pool(unsigned& turns);
     bool drain_aborts();
 
