@@ -29,6 +29,15 @@ constexpr unsigned kChecksBetweenAdoptions = 61;
 // the ~2% of runs whose two tasks started on different workers. Go's and
 // Tokio's idle workers also look for work a while before they sleep.
 constexpr auto kSpinBeforePark = std::chrono::microseconds(20);
+
+// A spin-wait hint to the CPU (and to a hypervisor that watches for them).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
 }  // namespace
 
 void Scheduler::adopt(TaskHeader* t) noexcept {
@@ -198,7 +207,7 @@ bool Scheduler::spin_for_work(Pool& pool) noexcept {
         if (i % 64 == 0 && real_now() >= until) {
             return false;
         }
-        __builtin_ia32_pause();
+        cpu_relax();
     }
 }
 
