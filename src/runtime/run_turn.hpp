@@ -61,7 +61,7 @@ inline void Scheduler::run_turn(TaskHeader* t) {
 inline void Scheduler::run_handoff_turn() {
     TaskHeader* t = handoff_task_;
     handoff_task_ = nullptr;
-    Link* w = handoff_.empty() ? nullptr : handoff_.pop_front();
+    Link* w = handoff_.empty() ? nullptr : handoff_.take_only();  // one node at most (rule 7)
     t->state &= static_cast<std::uint8_t>(~TaskHeader::kScheduled);
     tls_context.task = t;
     tls_context.budget = kTurnBudget;

@@ -68,6 +68,20 @@ public:
         return n;
     }
 
+    // Precondition: the list holds exactly one node. Takes it without
+    // reading its links (the hand-off slot's list, rule 7: the node was
+    // linked a moment ago, and reading back the links just written waited
+    // on the stores that wrote them).
+    Link* take_only() noexcept {
+        Link* n = next;
+        next = this;
+        keep_stores_apart();  // the next push_back reads prev
+        prev = this;
+        n->next = nullptr;
+        n->prev = nullptr;
+        return n;
+    }
+
     // Moves every node to the back of `to`, keeping their order.
     void splice_to(ListHead& to) noexcept {
         if (empty()) {
