@@ -68,7 +68,7 @@ inline void Scheduler::run_handoff_turn() {
     if ((t->state & TaskHeader::kCancelRequested) != 0) {
         cancel(t);
     } else if (w != nullptr) {
-        static_cast<Waiter*>(w)->resume();
+        Waiter::resume_target(handoff_target_);
     }
     tls_context.task = nullptr;
 }

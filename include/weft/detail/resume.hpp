@@ -43,12 +43,12 @@ inline void run_from(std::coroutine_handle<> h) {
     }
 }
 
-inline void Waiter::resume() const {
-    if ((target_ & 1U) != 0) {
-        auto* cb = reinterpret_cast<WakeCallback*>(target_ & ~std::uintptr_t{1});
+inline void Waiter::resume_target(std::uintptr_t target) {
+    if ((target & 1U) != 0) {
+        auto* cb = reinterpret_cast<WakeCallback*>(target & ~std::uintptr_t{1});
         cb->fn(cb);
     } else {
-        run_from(std::coroutine_handle<>::from_address(reinterpret_cast<void*>(target_)));
+        run_from(std::coroutine_handle<>::from_address(reinterpret_cast<void*>(target)));
     }
 }
 

@@ -297,6 +297,7 @@ private:
             if (handoff_task_ == nullptr && (t->state & TaskHeader::kScheduled) == 0) {
                 t->state |= TaskHeader::kScheduled;
                 handoff_task_ = t;
+                handoff_target_ = w->target();
                 handoff_.push_back(w);
                 return;
             }
@@ -368,6 +369,9 @@ private:
     // list. Non-null only while run_queue_ is empty.
     TaskHeader* handoff_task_ = nullptr;
     ListHead handoff_;
+    // The slot's waiter's target(), valid while handoff_ holds it: the
+    // hand-off turn resumes it without first loading the waiter.
+    std::uintptr_t handoff_target_ = 0;
     ListHead tasks_;
     TimerWheel timers_;
     std::vector<std::exception_ptr> unhandled_;

@@ -59,7 +59,10 @@
 //      else queued (a second wake of any task, a yield, a spawn) first moves
 //      the slot's task and waiter to the queues. A task that completes or is
 //      cancelled leaves the slot; a waiter destroyed there unlinks itself
-//      (rule 3), leaving a turn with nothing to run. It saves a wake-and-run
+//      (rule 3), leaving a turn with nothing to run. The slot also keeps a
+//      copy of the waiter's target, and its turn takes the waiter without
+//      reading it back: the turn's resume does not wait on the loads of
+//      what wake() has just written. It saves a wake-and-run
 //      hand-off between two tasks (ping_pong) the run-queue and ready-list
 //      round trips.
 #pragma once
@@ -151,7 +154,11 @@ struct Waiter : Link {
     void set_handle(std::coroutine_handle<> h) noexcept { target_ = reinterpret_cast<std::uintptr_t>(h.address()); }
     void set_callback(WakeCallback* cb) noexcept { target_ = reinterpret_cast<std::uintptr_t>(cb) | 1U; }
     // Runs what this waiter waits to run (on its task's turn).
-    void resume() const;
+    void resume() const { resume_target(target_); }
+    // What resume() runs, as a value (the hand-off slot keeps a copy, rule 7).
+    [[nodiscard]] std::uintptr_t target() const noexcept { return target_; }
+    // Runs a target() value.
+    static void resume_target(std::uintptr_t target);
 
 private:
     // A coroutine frame address, or a WakeCallback address with the low bit
