@@ -7,6 +7,8 @@
 // linked: they live inside coroutine frames or the scheduler.
 #pragma once
 
+#include <cassert>
+
 namespace weft::detail {
 
 // An empty statement that keeps the compiler from merging the stores on its
@@ -68,11 +70,23 @@ public:
         return n;
     }
 
+    // Precondition: empty(). Links `n` as the only node, without reading
+    // the head (take_only's counterpart).
+    void push_only(Link* n) noexcept {
+        assert(empty());
+        n->next = this;
+        n->prev = this;
+        next = n;
+        keep_stores_apart();  // take_only reads next
+        prev = n;
+    }
+
     // Precondition: the list holds exactly one node. Takes it without
     // reading its links (the hand-off slot's list, rule 7: the node was
     // linked a moment ago, and reading back the links just written waited
     // on the stores that wrote them).
     Link* take_only() noexcept {
+        assert(!empty() && next->next == this);
         Link* n = next;
         next = this;
         keep_stores_apart();  // the next push_back reads prev

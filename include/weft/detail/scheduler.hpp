@@ -298,7 +298,7 @@ private:
                 t->state |= TaskHeader::kScheduled;
                 handoff_task_ = t;
                 handoff_target_ = w->target();
-                handoff_.push_back(w);
+                handoff_.push_only(w);  // empty while handoff_task_ is null
                 return;
             }
             spill_handoff();
