@@ -158,12 +158,15 @@ public:
     // hand-off slot (rule 7). Out of line: inlined into every channel send
     // it was no faster (ping_pong 31.9 against 31.7 ns in alternating runs)
     // and its branches moved the senders' code layout.
-    [[gnu::noinline]] void wake(Waiter* w) noexcept {
-        TaskHeader* t = w->task;
+    [[gnu::noinline]] void wake(Waiter* w) noexcept { wake_known(w, w->task, w->target()); }
+    // wake() with the waiter's task and target() passed in: a caller that
+    // kept copies of them (a channel's registration) saves the wake from
+    // loading them out of the waiter, which was written a moment ago.
+    [[gnu::noinline]] void wake_known(Waiter* w, TaskHeader* t, std::uintptr_t target) noexcept {
         if ((t->state & TaskHeader::kDying) != 0 || shutting_down_) {
             return;  // rule 4
         }
-        queue_woken(t, w);
+        queue_woken(t, w, target);
     }
     // wake() for a waiter of the task that is running now (yield_now): that
     // task is not dying and the scheduler is not shutting down (both only
@@ -292,12 +295,12 @@ private:
     // Runs the hand-off slot's turn (rule 7).
     void run_handoff_turn();
     // wake() past its checks: `w` (of task `t`) to the slot or the queues.
-    void queue_woken(TaskHeader* t, Waiter* w) noexcept {
+    void queue_woken(TaskHeader* t, Waiter* w, std::uintptr_t target) noexcept {
         if (run_queue_.empty()) {  // else the slot is empty too (rule 7)
             if (handoff_task_ == nullptr && (t->state & TaskHeader::kScheduled) == 0) {
                 t->state |= TaskHeader::kScheduled;
                 handoff_task_ = t;
-                handoff_target_ = w->target();
+                handoff_target_ = target;
                 handoff_.push_only(w);  // empty while handoff_task_ is null
                 return;
             }
