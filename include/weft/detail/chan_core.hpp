@@ -64,8 +64,8 @@
 //      threads did so with a happens-before that shows it the refresh.
 #pragma once
 
-#include <cassert>
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -507,7 +507,7 @@ private:
     ListHead send_waiters_;          // guarded by mu_
     // Always true on a bounded channel, whose values all live in remote_.
     std::atomic<bool> remote_pending_{capacity_ != 0};
-    RemoteWaiter* waiting_ = nullptr;  // home thread only (chan rule 3)
+    RemoteWaiter* waiting_ = nullptr;     // home thread only (chan rule 3)
     TaskHeader* waiting_task_ = nullptr;  // waiting_->task and target() while it waits
     std::uintptr_t waiting_target_ = 0;
     RemoteEndpoint* rx_ep_ = nullptr;  // written by the home thread under mu_
