@@ -519,3 +519,24 @@ TEST(Channel, a_recv_with_a_value_queued_outside_a_runtime_throws_and_keeps_the_
     weft::Runtime rt2(options());
     EXPECT_EQ(rt2.block_on([&]() -> Task<std::optional<int>> { co_return co_await rx.recv(); }), 8);
 }
+
+// A channel made outside any runtime has no home yet, and a plain thread has
+// no thread identity either: the receive's fast path must not take "both
+// unset" for "on the home thread". On an empty channel it throws instead of
+// registering a waiter with no runtime to wake it.
+TEST(Channel, a_recv_on_a_plain_thread_outside_a_runtime_throws) {
+    std::string msg;
+    std::thread([&] {
+        auto [tx, rx] = weft::channel<int>();
+        auto outside = [&]() -> Eager { (void)co_await rx.recv(); };
+        msg = logic_error_of([&] {
+            Eager::error = nullptr;
+            outside();
+            if (Eager::error) {
+                std::rethrow_exception(std::exchange(Eager::error, nullptr));
+            }
+        });
+    }).join();
+    EXPECT_NE(msg.find("Receiver::recv"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("outside a weft runtime"), std::string::npos) << msg;
+}

@@ -108,6 +108,32 @@ TEST(Fairness, awaiting_many_finished_handles_yields_now_and_then) {
     });
 }
 
+// The budget is exact: a turn completes kTurnBudget ready receives, and the
+// next one yields (the receive's check and spending are one decrement).
+TEST(Fairness, a_turn_completes_exactly_the_budget_of_ready_receives) {
+    weft::Runtime rt(paused());
+    rt.block_on([]() -> Task<> {
+        auto [tx, rx] = weft::channel<int>();
+        for (int i = 0; i < 1000; ++i) {
+            (void)tx.send(i);
+        }
+        int taken = 0;
+        auto drainer = spawn_here([&]() -> Task<> {
+            while (taken < 1000) {
+                EXPECT_EQ(co_await rx.recv(), taken);
+                ++taken;
+            }
+        });
+        co_await weft::yield_now();  // the drainer's first turn
+        EXPECT_EQ(taken, weft::detail::kTurnBudget);
+        co_await weft::yield_now();  // its second: the yielded receive, then a new budget
+        EXPECT_GT(taken, weft::detail::kTurnBudget);
+        EXPECT_LE(taken, 2 * weft::detail::kTurnBudget + 1);
+        co_await drainer;
+        EXPECT_EQ(taken, 1000);
+    });
+}
+
 // One Receiver used by two tasks in turn: its home is their one thread.
 TEST(Fairness, a_recv_cancelled_while_yielding_for_the_budget_loses_nothing) {
     weft::Runtime rt(paused());

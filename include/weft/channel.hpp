@@ -81,16 +81,19 @@ public:
         }
     }
 
-    // The fast path: on the home thread, with budget left, a home value
-    // queued: taken by await_resume (nothing can run in between).
+    // The fast path: on the home thread, a home value queued, budget left
+    // (taken here: one decrement that is also the check): taken by
+    // await_resume (nothing can run in between). A budget found spent is
+    // left below zero, which still reads as spent (ready_slow yields).
     WEFT_ALWAYS_INLINE bool await_ready() {
         ChanCore<T>* c = core_;
-        if (c->home_turn()) [[likely]] {
+        if (c->home_thread()) [[likely]] {
             if (c->has_local()) [[likely]] {
-                state_ = kFast;
-                return true;
-            }
-            if (!c->remote_may_have_values()) {
+                if (take_budget()) [[likely]] {
+                    state_ = kFast;
+                    return true;
+                }
+            } else if (!c->remote_may_have_values() && !budget_spent()) {
                 return false;  // nothing queued: await_suspend registers (or finds the channel finished)
             }
         }
@@ -113,8 +116,7 @@ public:
     }
     WEFT_ALWAYS_INLINE std::optional<T> await_resume() {
         if (state_ == kFast) [[likely]] {
-            spend_budget();
-            return std::optional<T>(core_->pop_local());
+            return std::optional<T>(core_->pop_local());  // its budget was taken by await_ready
         }
         if (state_ == kRegistered && core_->has_local()) {  // woken by a home send
             state_ = kIdle;

@@ -146,18 +146,19 @@ public:
         }
         return true;
     }
-    // Receive fast path: this thread is the home and its task's turn has
-    // budget left. A positive budget exists only inside a task's turn, so it
-    // also proves that a runtime runs here (whose thread has a ThreadLife, so
-    // an unclaimed home, nullptr, never matches).
-    [[nodiscard]] WEFT_ALWAYS_INLINE bool home_turn() const noexcept {
-        return tls_context.budget > 0 && tls_thread_life == home_.load(std::memory_order_relaxed);
+    // Receive fast path: this thread is the home. Also true on a thread
+    // without a ThreadLife (outside any runtime) for an unclaimed home
+    // (both nullptr), so the caller then proves with the budget that a task's
+    // turn runs here: a positive budget exists only inside one, on a runtime
+    // thread, which always has a ThreadLife.
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool home_thread() const noexcept {
+        return tls_thread_life == home_.load(std::memory_order_relaxed);
     }
-    // Receive fast path, after home_turn(): a home value is queued.
+    // Receive fast path, after home_thread(): a home value is queued.
     [[nodiscard]] WEFT_ALWAYS_INLINE bool has_local() const noexcept { return !local_.empty(); }
     // Receive fast path, after has_local(): takes it.
     [[nodiscard]] WEFT_ALWAYS_INLINE T pop_local() { return local_.pop(); }
-    // Receive fast path, after home_turn() found nothing local: whether
+    // Receive fast path, after home_thread() found nothing local: whether
     // another thread may have queued values (take_into then splices them).
     [[nodiscard]] WEFT_ALWAYS_INLINE bool remote_may_have_values() const noexcept {
         return remote_pending_.load(std::memory_order_acquire);

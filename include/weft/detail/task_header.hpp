@@ -234,6 +234,13 @@ inline bool budget_spent() noexcept {
 inline void spend_budget() noexcept {
     --tls_context.budget;
 }
+// Spends one unit and tells whether there was one (true): the check and the
+// spending of a ready await in one step. A false leaves the budget below
+// zero, which budget_spent() still reads as spent until the next turn
+// refills it. Outside a task's turn (budget 0) it is always false.
+inline bool take_budget() noexcept {
+    return --tls_context.budget >= 0;
+}
 
 // Throws std::logic_error naming `what` (a function outside a runtime).
 [[noreturn]] void throw_outside_runtime(const char* what);
