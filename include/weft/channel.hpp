@@ -94,6 +94,7 @@ public:
                     return true;
                 }
             } else if (!c->remote_may_have_values() && !budget_spent()) {
+                state_ = kIdle;
                 return false;  // nothing queued: await_suspend registers (or finds the channel finished)
             }
         }
@@ -141,6 +142,7 @@ private:
     };
 
     [[gnu::noinline]] bool ready_slow() {
+        state_ = kIdle;  // before anything can throw: the destructor reads it
         require_scheduler("Receiver::recv");
         if (!core_->claim_home()) {
             throw std::logic_error(
@@ -186,7 +188,9 @@ private:
         detail::RemoteWaiter waiter_;  // trivially destructible: nothing to end
     };
     std::optional<T> value_;
-    std::uint8_t state_ = kIdle;
+    // Set by await_ready on every path (an awaiter is always awaited once
+    // made), so the fast path writes it once.
+    std::uint8_t state_;
 };
 
 template <class T>
