@@ -96,6 +96,10 @@ public:
     ~Runtime();
 
     /// Timers armed right now (diagnostics: after block_on returns this is 0).
+    /// Never throws; callable from any thread. On a pool runtime it sums every
+    /// worker's count, reading counters the workers write on each timer they
+    /// arm or cancel: fine for checks and logs, costly in a hot loop that runs
+    /// on several workers at once (each call pulls the others' cache lines).
     [[nodiscard]] std::size_t armed_timers() const noexcept {
         return pool_ ? pool_->armed_timers() : sched_->armed_timers();
     }
