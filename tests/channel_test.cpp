@@ -409,6 +409,50 @@ TEST(Channel, the_value_sent_into_an_empty_channel_stays_first_and_is_destroyed_
     EXPECT_EQ(live.load(), 0);
 }
 
+// rx.recv() returns its own awaiter: movable until awaited (into a variable,
+// a select or a join), destroyed unawaited without taking anything, and
+// awaitable again once an await of it completed — on the inline path, after
+// a wait, after a value taken from another thread, and after the end.
+TEST(Channel, a_recv_moves_before_it_is_awaited_and_can_be_awaited_again) {
+    static std::atomic<int> live{0};
+    struct Counted {
+        int v;
+        explicit Counted(int x) : v(x) { ++live; }
+        Counted(Counted&& o) noexcept : v(o.v) { ++live; }
+        Counted(const Counted&) = delete;
+        Counted& operator=(const Counted&) = delete;
+        Counted& operator=(Counted&&) = delete;
+        ~Counted() { --live; }
+    };
+    auto got = run_paused([]() -> Task<std::vector<int>> {
+        std::vector<int> out;
+        auto [tx, rx] = weft::channel<Counted>();
+        (void)tx.send(Counted(1));
+        { auto unawaited = rx.recv(); }  // takes nothing
+        auto first = rx.recv();
+        auto r = std::move(first);
+        out.push_back((co_await r)->v);  // inline path: 1
+        auto h = weft::spawn_task([](weft::Sender<Counted>& out) -> Task<void> {
+            co_await weft::sleep(5ms);
+            (void)out.send(Counted(2));
+        }(tx));
+        out.push_back((co_await r)->v);  // waits: 2
+        co_await h;
+        std::thread t([other = tx]() mutable { (void)other.send(Counted(3)); });
+        t.join();
+        out.push_back((co_await r)->v);  // from another thread: 3
+        (void)tx.send(Counted(4));
+        out.push_back((co_await r)->v);  // inline again: 4
+        EXPECT_EQ(live.load(), 0);
+        { auto last = std::move(tx); }
+        EXPECT_EQ(co_await r, std::nullopt);
+        EXPECT_EQ(co_await r, std::nullopt);  // still the end
+        co_return out;
+    });
+    EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4}));
+    EXPECT_EQ(live.load(), 0);
+}
+
 TEST(Channel, two_concurrent_recvs_on_one_receiver_throw_instead_of_hanging) {
     std::string msg = run_paused([]() -> Task<std::string> {
         auto [tx, rx] = weft::channel<int>();

@@ -1,6 +1,7 @@
 // Channels: unbounded and bounded multi-producer, single-consumer queues.
 #pragma once
 
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -65,36 +66,44 @@ ChanCore<T>* require_core(ChanCore<T>* c, const char* what) {
 template <class T>
 class RecvAwaiter {
 public:
-    // The waiter is constructed only when the receive suspends (most
-    // receives on a busy channel never do); state_ says whether it was.
-    explicit RecvAwaiter(ChanCore<T>* core) noexcept : core_(core) {}
+    // Nothing is constructed but the core pointer: the waiter only when the
+    // receive suspends, the value slot only when a slow path takes a value.
+    explicit RecvAwaiter(ChanCore<T>* core) noexcept : bits_(reinterpret_cast<std::uintptr_t>(core)) {}
     RecvAwaiter(const RecvAwaiter&) = delete;
     RecvAwaiter& operator=(const RecvAwaiter&) = delete;
-    // Out of line on purpose: g++ 12 merges a receive loop's accumulators
-    // (`sum += *v; ++count;`, both in the coroutine frame) into one 16-byte
-    // load when it can see through the whole receive, and that load stalls
-    // on the two 8-byte stores before it (chan_spsc 8.0 -> 12.4 ns per
-    // message with the destructor inline).
-    [[gnu::noinline]] ~RecvAwaiter() {
-        if (state_ > kTaken) [[unlikely]] {
-            abandon();
+    // Inline: a completed receive holds nothing, so this is a test of the
+    // state bits (finish() is out of line). The empty asm keeps g++ 12 from
+    // moving the awaiting loop's next loads of its frame variables above
+    // this point: it otherwise fetches a receive loop's two accumulators
+    // (`sum += *v; ++count;`) as one 16-byte load that waits for the two
+    // 8-byte stores of the iteration before to retire (store forwarding
+    // cannot merge them): chan_spsc's receive side 29 -> 72 ms per 10^7
+    // messages. The barrier costs what the out-of-line call it replaces
+    // cost the compiler, without the call.
+    WEFT_ALWAYS_INLINE ~RecvAwaiter() {
+        if (state() >= kTaken) [[unlikely]] {
+            finish();
         }
+#if defined(__GNUC__) || defined(__clang__)
+        asm volatile("" ::: "memory");
+#endif
     }
 
     // The fast path: on the home thread, a home value queued, budget left
-    // (taken here: one decrement that is also the check): taken by
-    // await_resume (nothing can run in between). A budget found spent is
-    // left below zero, which still reads as spent (ready_slow yields).
+    // (taken here: one decrement that is also the check): await_resume takes
+    // it (nothing can run in between), and the state stays kReady, so the
+    // fast path stores nothing in the awaiter. A budget found spent is left
+    // below zero, which still reads as spent (ready_slow yields).
     WEFT_ALWAYS_INLINE bool await_ready() {
-        ChanCore<T>* c = core_;
+        assert(state() == kReady);  // a fresh awaiter, or one whose last await completed
+        ChanCore<T>* c = core();
         if (c->home_thread()) [[likely]] {
             if (c->has_local()) [[likely]] {
                 if (take_budget()) [[likely]] {
-                    state_ = kFast;
                     return true;
                 }
             } else if (!c->remote_may_have_values() && !budget_spent()) {
-                state_ = kIdle;
+                set_state(kIdle);
                 return false;  // nothing queued: await_suspend registers (or finds the channel finished)
             }
         }
@@ -103,94 +112,145 @@ public:
     bool await_suspend(std::coroutine_handle<> h) {
         ::new (static_cast<void*>(&waiter_)) detail::RemoteWaiter();
         waiter_.arm(h);
-        if (state_ == kYield) {
+        if (state() == kYield) {
             waiter_.sched->wake(&waiter_);
             return true;
         }
-        if (!core_->register_receiver(waiter_)) {
+        if (!core()->register_receiver(waiter_)) {
             spend_budget();  // completes at once (arrived meanwhile, or finished): a ready await
             return false;
         }
-        state_ = kRegistered;
+        set_state(kRegistered);
         waiter_.sched->add_external_wait();
         return true;
     }
     WEFT_ALWAYS_INLINE std::optional<T> await_resume() {
-        if (state_ == kFast) [[likely]] {
-            return std::optional<T>(core_->pop_local());  // its budget was taken by await_ready
+        const unsigned st = state();
+        if (st == kReady) [[likely]] {
+            return std::optional<T>(core()->pop_local());  // its budget was taken by await_ready
         }
-        if (state_ == kRegistered && core_->has_local()) {  // woken by a home send
-            state_ = kIdle;
+        if (st == kRegistered && core()->has_local()) {  // woken by a home send
+            set_state(kReady);
             waiter_.sched->remove_external_wait();
-            return std::optional<T>(core_->pop_local());
+            return std::optional<T>(core()->pop_local());
         }
         if (!resume_slow()) {
             return std::nullopt;
         }
         // From the value, not the whole optional: copying the optional just
         // written field by field would stall on store forwarding.
-        return std::optional<T>(std::move(*value_));
+        std::optional<T> out(std::move(*value_));
+        value_.~optional();
+        set_state(kReady);
+        return out;
+    }
+
+protected:
+    // Move, for Recv (which is its own awaiter): only before it is awaited.
+    RecvAwaiter(RecvAwaiter&& other) noexcept : bits_(other.bits_) {
+        assert(other.state() == kReady);
     }
 
 private:
-    enum : std::uint8_t {
-        kIdle,        // nothing taken yet; no waiter
-        kFast,        // await_ready saw a home value; await_resume takes it
-        kTaken,       // value_ holds the value
+    // The state, in the low bits of bits_ beside the core pointer.
+    enum : unsigned {
+        kReady,       // holds nothing: not awaited yet, its last await completed, or
+                      // await_ready saw a home value that await_resume takes
+        kIdle,        // a slow path found nothing to take; no waiter
+        kTaken,       // value_ holds the value (value_ is alive in this state only)
         kYield,       // yielding for the coop budget (waiter_ is in the ready list)
         kRegistered,  // waiting (waiter_ is registered with the channel)
     };
+    static constexpr std::uintptr_t kStateMask = 7;
+    static_assert(alignof(ChanCore<T>) > kStateMask);
+
+    [[nodiscard]] ChanCore<T>* core() const noexcept {
+        return reinterpret_cast<ChanCore<T>*>(bits_ & ~kStateMask);
+    }
+    [[nodiscard]] unsigned state() const noexcept {
+        return static_cast<unsigned>(bits_ & kStateMask);
+    }
+    void set_state(unsigned st) noexcept {
+        bits_ = (bits_ & ~kStateMask) | st;
+    }
 
     [[gnu::noinline]] bool ready_slow() {
-        state_ = kIdle;  // before anything can throw: the destructor reads it
         require_scheduler("Receiver::recv");
-        if (!core_->claim_home()) {
+        ChanCore<T>* c = core();
+        if (!c->claim_home()) {
             throw std::logic_error(
                 "Receiver::recv: a Receiver must be used on its channel's home thread: the thread that created "
                 "it (current-thread runtime) or, on a pool runtime, the worker of its first receive, while that "
                 "thread runs; receive from one task, spawn the tasks that share a Receiver with spawn_local, or "
                 "move the Receiver only before its first receive");
         }
-        if (budget_spent() && core_->ready_now()) {
-            state_ = kYield;  // coop budget (task_header.hpp): yield first, take after
+        if (budget_spent() && c->ready_now()) {
+            set_state(kYield);  // coop budget (task_header.hpp): yield first, take after
             return false;
         }
-        if (core_->take_into(value_)) {
-            state_ = kTaken;
+        if (take()) {
             spend_budget();
             return true;
         }
         // Nothing queued. Whether the channel is finished is checked once,
         // by the registration in await_suspend, which then does not suspend.
+        set_state(kIdle);
         return false;
     }
-    // After a wait, a yield or a take in ready_slow: true with value_ set,
-    // false when the channel is finished.
+    // Takes a value into value_ (state kTaken) if one is queued; else
+    // leaves the state as it was.
+    bool take() {
+        ::new (static_cast<void*>(&value_)) std::optional<T>();
+        bool taken = false;
+        try {
+            taken = core()->take_into(value_);
+        } catch (...) {
+            value_.~optional();
+            throw;
+        }
+        if (!taken) {
+            value_.~optional();
+            return false;
+        }
+        set_state(kTaken);
+        return true;
+    }
+    // After a wait, a yield or a take in ready_slow: true with value_ set
+    // (state kTaken), false when the channel is finished (state kReady).
     [[gnu::noinline]] bool resume_slow() {
-        if (state_ == kRegistered) {
+        const unsigned st = state();
+        if (st == kTaken) {
+            return true;
+        }
+        if (st == kRegistered) {
             waiter_.sched->remove_external_wait();
         }
-        state_ = kIdle;
-        return value_.has_value() || core_->take_into(value_);  // woken: a value arrived, or the channel closed
+        set_state(kReady);  // the waiter is done with
+        return take();      // woken: a value arrived, or the channel closed
     }
-    [[gnu::noinline]] void abandon() noexcept {
-        if (state_ == kYield) {
-            waiter_.unlink();  // cancelled while yielding for the budget: nothing was taken
-        } else {
-            core_->cancel_receive_wait(waiter_);  // chan rule 3: nothing is consumed
-            waiter_.sched->remove_external_wait();
+    [[gnu::noinline]] void finish() noexcept {
+        switch (state()) {
+            case kTaken:
+                value_.~optional();  // taken but never resumed: the awaiting coroutine was destroyed
+                break;
+            case kYield:
+                waiter_.unlink();  // cancelled while yielding for the budget: nothing was taken
+                break;
+            default:
+                core()->cancel_receive_wait(waiter_);  // chan rule 3: nothing is consumed
+                waiter_.sched->remove_external_wait();
+                break;
         }
     }
 
-    ChanCore<T>* core_;
+    std::uintptr_t bits_;  // the core, and the state in the low bits
     static_assert(std::is_trivially_destructible_v<detail::RemoteWaiter>);
     union {
         detail::RemoteWaiter waiter_;  // trivially destructible: nothing to end
     };
-    std::optional<T> value_;
-    // Set by await_ready on every path (an awaiter is always awaited once
-    // made), so the fast path writes it once.
-    std::uint8_t state_;
+    union {
+        std::optional<T> value_;  // alive in state kTaken only
+    };
 };
 
 template <class T>
@@ -306,15 +366,18 @@ protected:
 
 }  // namespace detail
 
-/// The awaitable `Receiver::recv()` returns; see there.
+/// The awaitable `Receiver::recv()` returns; see there. It is its own
+/// awaiter (one object in the awaiting coroutine's frame, nothing allocated):
+/// movable until it is awaited, not copyable. Awaiting the same Recv again
+/// after an await of it completed receives the next value.
 template <class T>
-class [[nodiscard]] Recv {
+class [[nodiscard]] Recv : public detail::RecvAwaiter<T> {
 public:
-    explicit Recv(detail::ChanCore<T>* core) noexcept : core_(core) {}
-    [[nodiscard]] detail::RecvAwaiter<T> operator co_await() const noexcept { return detail::RecvAwaiter<T>(core_); }
-
-private:
-    detail::ChanCore<T>* core_;
+    explicit Recv(detail::ChanCore<T>* core) noexcept : detail::RecvAwaiter<T>(core) {}
+    /// Moves a receive that has not been awaited yet (into a select, join or
+    /// timeout, say). Moving one while it is awaited is a bug (asserted in
+    /// debug builds); nothing can, as its awaiting coroutine is suspended.
+    Recv(Recv&& other) noexcept = default;
 };
 
 /// The sending half of `channel<T>()`. Copyable: a copy is a clone, one more
@@ -332,15 +395,29 @@ public:
     /// receiver is gone or closed. Throws std::logic_error on a moved-from
     /// Sender. Values sent through one Sender arrive in order.
     WEFT_ALWAYS_INLINE SendResult<T> send(T value) {
-        if (this->core("Sender::send")->send(value)) {
+        detail::ChanCore<T>* c = this->core("Sender::send");
+        if (c->fast_send()) [[likely]] {
+            c->push_fast(std::move(value));
             return SendResult<T>();
         }
-        return SendResult<T>(std::move(value));
+        return send_cold(c, std::move(value));
     }
     /// True when the receiver is gone or closed (a send would fail).
     [[nodiscard]] bool is_closed() const { return this->core("Sender::is_closed")->rx_closed(); }
     /// True unless moved-from.
     [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
+
+private:
+    // Every send but the inline one. `value` is its own object here: were
+    // the inline path to hand its parameter over by reference, that
+    // parameter's address would escape and g++ would keep it in memory on
+    // the inline path too (a store and a reload on every send).
+    [[gnu::noinline]] static SendResult<T> send_cold(detail::ChanCore<T>* c, T value) {
+        if (c->send_slow(value)) {
+            return SendResult<T>();
+        }
+        return SendResult<T>(std::move(value));
+    }
 };
 
 /// The sending half of `bounded_channel<T>(capacity)`: as `Sender`, but

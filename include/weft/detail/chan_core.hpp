@@ -208,19 +208,19 @@ public:
     [[nodiscard]] bool rx_closed() const noexcept { return rx_closed_.load(std::memory_order_acquire); }
     [[nodiscard]] bool no_senders() const noexcept { return senders_.load(std::memory_order_seq_cst) == 0; }
 
-    // ---- unbounded send: true when queued; on false `v` is untouched
+    // ---- unbounded send (Sender::send)
     // Inline: a home-thread send to an open channel with no remote values
-    // pending (the common case: one compare, chan rule 5); everything else
-    // out of line.
-    WEFT_ALWAYS_INLINE bool send(T& v) {
-        if (reinterpret_cast<std::uintptr_t>(tls_thread_life) == fast_home_.load(std::memory_order_relaxed))
-            [[likely]] {
-            local_.push(std::move(v));
-            wake_local();  // chan rule 3
-            return true;
-        }
-        return send_slow(v);
+    // pending (the common case). fast_send() is its test: one load and one
+    // compare (chan rule 5).
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool fast_send() const noexcept {
+        return reinterpret_cast<std::uintptr_t>(tls_thread_life) == fast_home_.load(std::memory_order_relaxed);
     }
+    // The inline path, after fast_send().
+    WEFT_ALWAYS_INLINE void push_fast(T&& v) {
+        local_.push(std::move(v));
+        wake_local();  // chan rule 3
+    }
+    // Every other send: true when queued; on false `v` is untouched.
     [[gnu::noinline]] bool send_slow(T& v) {
         if (on_home_thread()) {
             if (rx_closed_.load(std::memory_order_relaxed)) {  // set on this thread (chan rule 1)
