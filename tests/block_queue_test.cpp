@@ -37,6 +37,21 @@ long resident_kb() {
     return resident * 4;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_TEST_ASAN 1
+#endif
+#endif
+#ifdef WEFT_TEST_ASAN
+constexpr long kShadowEighths = 9;
+constexpr long kAllocatorKb = 1024;
+#else
+constexpr long kShadowEighths = 8;
+constexpr long kAllocatorKb = 0;
+#endif
+
 }  // namespace
 
 TEST(BlockQueue, a_backlog_past_the_chunk_threshold_comes_out_in_order) {
@@ -53,6 +68,29 @@ TEST(BlockQueue, a_backlog_past_the_chunk_threshold_comes_out_in_order) {
     EXPECT_TRUE(q.empty());
     q.push(7);  // usable again after draining (a small block now)
     EXPECT_EQ(q.pop(), 7U);
+}
+
+// A chunk is nearly all values: its blocks are large, so their headers and
+// the chunk's own take under 0.1% of it. A backlog of 8-byte values costs
+// 8 bytes a value.
+TEST(BlockQueue, a_chunk_is_filled_with_values_to_within_a_tenth_of_a_percent) {
+    constexpr std::size_t per_chunk = BlockQueue<std::uint64_t>::values_per_chunk();
+    EXPECT_GE(per_chunk * sizeof(std::uint64_t), weft::detail::kHugeChunk * 999 / 1000);
+    EXPECT_LE(per_chunk * sizeof(std::uint64_t), weft::detail::kHugeChunk);
+    BlockQueue<std::uint64_t> q;
+    const long before = resident_kb();
+    const std::uint64_t n = BlockQueue<std::uint64_t>::kChunkBacklog + 8 * per_chunk;  // heap blocks, then 8 chunks
+    for (std::uint64_t i = 0; i < n; ++i) {
+        q.push(i);
+    }
+    const long grown_kb = resident_kb() - before;
+    // 8 chunks of 2 MiB and 64 small blocks (nine chunks with 6% of
+    // headers), plus AddressSanitizer's shadow (a byte per eight) and its
+    // allocator's own pages where it runs.
+    EXPECT_LT(grown_kb, (8 * 2048 + 256) * kShadowEighths / 8 + kAllocatorKb);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(q.pop(), i);
+    }
 }
 
 TEST(BlockQueue, pushes_and_pops_interleaved_around_the_threshold_keep_order) {
