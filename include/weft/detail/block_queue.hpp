@@ -187,7 +187,8 @@ private:
     // the reader and writer leave the inline path once per block.
     static constexpr std::size_t kBlocksPerChunk = 32;
     static constexpr std::size_t kChunkBlockBytes = (kHugeChunk - kChunkStart) / kBlocksPerChunk / kAlign * kAlign;
-    static constexpr std::size_t kChunkSlots = kChunkBlockBytes > kHeader ? (kChunkBlockBytes - kHeader) / sizeof(T) : 0;
+    static constexpr std::size_t kChunkSlots = kChunkBlockBytes > kHeader ? (kChunkBlockBytes - kHeader) / sizeof(T)
+                                                                          : 0;
     static constexpr bool kChunksFit = kChunkSlots >= kSlots && kAlign <= 4096;
 
     // The number of values a block holds.
