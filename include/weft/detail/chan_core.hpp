@@ -8,6 +8,12 @@
 //             Named by the thread's ThreadLife (thread_life.hpp); once that
 //             thread has ended, the next thread to use the Receiver takes
 //             the home over (a pool's next block_on runs on new workers).
+//   rx_home_  home_ as the Receiver's side last set it: a plain copy,
+//             written (claim_home) and read (the receive fast path) only by
+//             the thread using the Receiver (chan rule 1; a Receiver handed
+//             to another thread is handed with a happens-before). A plain
+//             load lets g++ keep what it knows about the awaiting frame
+//             across the check; an atomic one, even relaxed, makes it reload.
 //   fast_home_ the home thread's ThreadLife while a home-thread send may
 //             take the inline path (the channel is open and no remote values
 //             wait to be spliced), kNoFastHome otherwise: one load and one
@@ -95,7 +101,8 @@ struct SendWaiter : RemoteWaiter {
 template <class T>
 class ChanCore {
 public:
-    explicit ChanCore(std::size_t capacity) : home_(initial_home()), capacity_(capacity) {
+    explicit ChanCore(std::size_t capacity)
+        : home_(initial_home()), rx_home_(home_.load(std::memory_order_relaxed)), capacity_(capacity) {
         refresh_fast_home_locked();  // nobody else sees the core yet
         poke_cb_.core = this;
         poke_.set_callback(&poke_cb_);  // no task: run as the inbox is drained
@@ -141,6 +148,7 @@ public:
             home_.store(me, std::memory_order_relaxed);
             refresh_fast_home_locked();  // chan rule 5
         }
+        rx_home_ = me;
         if (h != nullptr) {
             h->release();
         }
@@ -152,7 +160,7 @@ public:
     // turn runs here: a positive budget exists only inside one, on a runtime
     // thread, which always has a ThreadLife.
     [[nodiscard]] WEFT_ALWAYS_INLINE bool home_thread() const noexcept {
-        return tls_thread_life == home_.load(std::memory_order_relaxed);
+        return tls_thread_life == rx_home_;
     }
     // Receive fast path, after home_thread(): a home value is queued.
     [[nodiscard]] WEFT_ALWAYS_INLINE bool has_local() const noexcept { return !local_.empty(); }
@@ -499,6 +507,7 @@ private:
     static constexpr std::uintptr_t kNoFastHome = 1;
 
     std::atomic<ThreadLife*> home_;
+    ThreadLife* rx_home_;
     std::atomic<std::uintptr_t> fast_home_{kNoFastHome};  // chan rule 5
     const std::size_t capacity_;
     BlockQueue<T> local_;
