@@ -70,8 +70,7 @@ public:
     // receive suspends, the value slot only when a slow path takes a value.
     // The mask is a no-op on the (aligned) pointer; it tells the compiler
     // that the state starts kReady, so the inline path tests nothing of it.
-    explicit RecvAwaiter(ChanCore<T>* core) noexcept
-        : bits_(reinterpret_cast<std::uintptr_t>(core) & ~kStateMask) {}
+    explicit RecvAwaiter(ChanCore<T>* core) noexcept : bits_(reinterpret_cast<std::uintptr_t>(core) & ~kStateMask) {}
     RecvAwaiter(const RecvAwaiter&) = delete;
     RecvAwaiter& operator=(const RecvAwaiter&) = delete;
     // Inline: a completed receive holds nothing, so this is a test of the

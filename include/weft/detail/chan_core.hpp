@@ -159,9 +159,7 @@ public:
     // (both nullptr), so the caller then proves with the budget that a task's
     // turn runs here: a positive budget exists only inside one, on a runtime
     // thread, which always has a ThreadLife.
-    [[nodiscard]] WEFT_ALWAYS_INLINE bool home_thread() const noexcept {
-        return tls_thread_life == rx_home_;
-    }
+    [[nodiscard]] WEFT_ALWAYS_INLINE bool home_thread() const noexcept { return tls_thread_life == rx_home_; }
     // Receive fast path, after home_thread(): a home value is queued.
     [[nodiscard]] WEFT_ALWAYS_INLINE bool has_local() const noexcept { return !local_.empty(); }
     // Receive fast path, after has_local(): takes it.
