@@ -105,7 +105,7 @@ public:
                     return true;
                 }
             } else if (!c->remote_may_have_values() && !budget_spent()) {
-                set_state(kIdle);
+                set_state(c, kIdle);
                 return false;  // nothing queued: await_suspend registers (or finds the channel finished)
             }
         }
@@ -118,23 +118,28 @@ public:
             waiter_.sched->wake(&waiter_);
             return true;
         }
-        if (!core()->register_receiver(waiter_)) {
+        ChanCore<T>* c = core();
+        if (!c->register_receiver(waiter_)) {
             spend_budget();  // completes at once (arrived meanwhile, or finished): a ready await
             return false;
         }
-        set_state(kRegistered);
+        set_state(c, kRegistered);
         waiter_.sched->add_external_wait();
         return true;
     }
     WEFT_ALWAYS_INLINE std::optional<T> await_resume() {
         const unsigned st = state();
+        ChanCore<T>* c = core();
         if (st == kReady) [[likely]] {
-            return std::optional<T>(core()->pop_local());  // its budget was taken by await_ready
+            return std::optional<T>(c->pop_local());  // its budget was taken by await_ready
         }
-        if (st == kRegistered && core()->has_local()) {  // woken by a home send
-            set_state(kReady);
+        if (st == kRegistered && c->has_local()) {  // woken by a home send
+            // The core pointer stays in a register: reloading it after the
+            // counter's store below would put a store-forwarding wait on
+            // the hand-off path.
+            set_state(c, kReady);
             waiter_.sched->remove_external_wait();
-            return std::optional<T>(core()->pop_local());
+            return std::optional<T>(c->pop_local());
         }
         if (!resume_slow()) {
             return std::nullopt;
@@ -173,7 +178,10 @@ private:
         return static_cast<unsigned>(bits_ & kStateMask);
     }
     void set_state(unsigned st) noexcept {
-        bits_ = (bits_ & ~kStateMask) | st;
+        set_state(core(), st);
+    }
+    void set_state(ChanCore<T>* c, unsigned st) noexcept {
+        bits_ = reinterpret_cast<std::uintptr_t>(c) | st;
     }
 
     [[gnu::noinline]] bool ready_slow() {
