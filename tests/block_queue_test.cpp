@@ -197,6 +197,34 @@ TEST(BlockQueue, splices_into_a_long_backlog_do_not_cost_a_chunk_each) {
     }
 }
 
+// Many small splices into a long backlog (the home lane of a channel fed
+// from two threads): each splice cuts the tail short, and a chunk block cut
+// short gives the rest of its 64 KiB back to the arena, so memory follows
+// the values (and the remote lane's small blocks), not 64 KiB per splice.
+TEST(BlockQueue, many_small_splices_into_a_backlog_cost_memory_for_the_values_only) {
+    BlockQueue<std::uint64_t> local;
+    BlockQueue<std::uint64_t> remote(false);
+    std::uint64_t next = 0;
+    while (next < 2 * BlockQueue<std::uint64_t>::kChunkBacklog) {
+        local.push(next++);  // past the threshold: chunk blocks from here on
+    }
+    const long before = resident_kb();
+    for (int round = 0; round < 2'000; ++round) {
+        remote.push(next++);
+        local.splice_back(remote);
+        for (int i = 0; i < 100; ++i) {  // past the spliced block's room: a chunk block
+            local.push(next++);
+        }
+    }
+    // 202,000 values and 2,000 remote blocks: ~3 MB; a 64 KiB block per
+    // splice would be 128 MB.
+    EXPECT_LT(resident_kb() - before, 24 * 1024);
+    for (std::uint64_t i = 0; i < next; ++i) {
+        ASSERT_EQ(local.pop(), i);
+    }
+    EXPECT_TRUE(local.empty());
+}
+
 // A queue that drains to empty and fills again starts its block over instead
 // of allocating: order and size stay right across many such rounds, with
 // the block boundary crossed at every offset.

@@ -410,7 +410,11 @@ public:
             c->push_fast(std::move(value));
             return SendResult<T>();
         }
-        return send_cold(c, std::move(value));
+        std::optional<T> refused;  // touched on this path only
+        if (send_cold(c, std::move(value), refused)) {
+            return SendResult<T>();
+        }
+        return SendResult<T>(std::move(*refused));
     }
     /// True when the receiver is gone or closed (a send would fail).
     [[nodiscard]] bool is_closed() const { return this->core("Sender::is_closed")->rx_closed(); }
@@ -418,15 +422,20 @@ public:
     [[nodiscard]] bool valid() const noexcept { return this->core_ != nullptr; }
 
 private:
-    // Every send but the inline one. `value` is its own object here: were
-    // the inline path to hand its parameter over by reference, that
-    // parameter's address would escape and g++ would keep it in memory on
-    // the inline path too (a store and a reload on every send).
-    [[gnu::noinline]] static SendResult<T> send_cold(detail::ChanCore<T>* c, T value) {
+    // Every send but the inline one: true when queued, else the value is
+    // handed back in `refused`. `value` is its own object here: were the
+    // inline path to hand its parameter over by reference, that parameter's
+    // address would escape and g++ would keep it in memory on the inline
+    // path too (a store and a reload on every send). The result is a bool in
+    // a register, not a SendResult: one returned through memory is reloaded
+    // as words right after its flag byte was stored, which stalls on store
+    // forwarding (a remote-lane send took ~20% longer that way).
+    [[gnu::noinline]] static bool send_cold(detail::ChanCore<T>* c, T value, std::optional<T>& refused) {
         if (c->send_slow(value)) {
-            return SendResult<T>();
+            return true;
         }
-        return SendResult<T>(std::move(value));
+        refused.emplace(std::move(value));
+        return false;
     }
 };
 

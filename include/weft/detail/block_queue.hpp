@@ -120,6 +120,7 @@ public:
             rend_ = other.rend_;
         } else {
             tail_->limit = wp_;  // the old tail may be cut short
+            trim_tail();
             if (head_ == tail_) {
                 rend_ = wp_;
             }
@@ -168,6 +169,7 @@ private:
         T* first = nullptr;  // its first value, once it is the head
         T* limit = nullptr;  // the end of its values, once it is not the tail
         bool in_chunk = false;
+        std::uint32_t capacity = 0;  // its slots (a chunk block's last carve may be shorter)
         T* slots() noexcept { return std::launder(reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader)); }
     };
     // At the start of every chunk: its live blocks and the room left.
@@ -192,7 +194,7 @@ private:
     static constexpr bool kChunksFit = kChunkSlots >= kSlots && kAlign <= 4096;
 
     // The number of values a block holds.
-    static std::size_t capacity(const Block* b) noexcept { return b->in_chunk ? kChunkSlots : kSlots; }
+    static std::size_t capacity(const Block* b) noexcept { return b->capacity; }
 
     void forget() noexcept {
         head_ = tail_ = nullptr;
@@ -246,13 +248,15 @@ private:
         if (spare_ != nullptr) {
             return std::exchange(spare_, nullptr);
         }
-        return ::new (::operator new (kBlockBytes, std::align_val_t{kAlign})) Block;
+        Block* b = ::new (::operator new (kBlockBytes, std::align_val_t{kAlign})) Block;
+        b->capacity = kSlots;
+        return b;
     }
 
     // A block from the arena chunk; a fresh chunk when it is full (the old
     // one lives on until its last block is freed).
     Block* carve_block() {
-        if (arena_ == nullptr || arena_->end - arena_->bump < static_cast<std::ptrdiff_t>(kChunkBlockBytes)) {
+        if (arena_ == nullptr || arena_->end - arena_->bump < static_cast<std::ptrdiff_t>(kBlockBytes)) {
 #ifdef WEFT_NO_FRAME_POOL
             void* mem = ::operator new (kHugeChunk, std::align_val_t{kHugeChunk});
 #else
@@ -262,11 +266,37 @@ private:
             arena_->bump = static_cast<char*>(mem) + kChunkStart;
             arena_->end = static_cast<char*>(mem) + kHugeChunk;
         }
+        // A full-size block, or what is left of the chunk (at least a heap
+        // block's worth) after a splice gave some back (trim_tail).
+        const auto room = static_cast<std::size_t>(arena_->end - arena_->bump);
+        const std::size_t bytes = room < kChunkBlockBytes ? room / kAlign * kAlign : kChunkBlockBytes;
         Block* b = ::new (static_cast<void*>(arena_->bump)) Block;
-        arena_->bump += kChunkBlockBytes;
+        arena_->bump += bytes;
         ++arena_->live;
         b->in_chunk = true;
+        b->capacity = static_cast<std::uint32_t>((bytes - kHeader) / sizeof(T));
         return b;
+    }
+
+    // The tail block was cut short by a splice: if it is the arena's latest
+    // block, the room after its values goes back to the arena, so that
+    // splices into a long backlog (a home lane into which remote values are
+    // spliced again and again) cost memory for the values only, not a
+    // 64 KiB block each.
+    void trim_tail() noexcept {
+        if (!tail_->in_chunk || arena_ == nullptr) {
+            return;
+        }
+        // Its carve ends at most a slot and an alignment past its last slot;
+        // a block carved after it would have moved the bump a block further.
+        char* const slots_end = reinterpret_cast<char*>(tail_->slots() + tail_->capacity);
+        if (chunk_of(tail_) != arena_ || arena_->bump < slots_end ||
+            arena_->bump - slots_end >= static_cast<std::ptrdiff_t>(sizeof(T) + kAlign)) {
+            return;
+        }
+        const auto used = reinterpret_cast<std::uintptr_t>(wp_);
+        arena_->bump = reinterpret_cast<char*>((used + kAlign - 1) / kAlign * kAlign);
+        tail_->capacity = static_cast<std::uint32_t>(wp_ - tail_->slots());
     }
 
     static Chunk* chunk_of(Block* b) noexcept {
