@@ -42,8 +42,9 @@ class RecvAwaiter {
 public:
     // Nothing is constructed but the core pointer: the waiter only when the
     // receive suspends, the value slot only when a slow path takes a value.
-    // The mask is a no-op on the (aligned) pointer; it tells the compiler
-    // that the state starts kReady, so the inline path tests nothing of it.
+    // The mask is a no-op on the (aligned) pointer; with it g++ knows the
+    // low bits are clear and uses the pointer as it is on the inline path
+    // (g++ 12 still tests the state in await_resume).
     explicit RecvAwaiter(ChanCore<T>* core) noexcept : bits_(reinterpret_cast<std::uintptr_t>(core) & ~kStateMask) {}
     RecvAwaiter(const RecvAwaiter&) = delete;
     RecvAwaiter& operator=(const RecvAwaiter&) = delete;
