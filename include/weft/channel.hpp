@@ -82,7 +82,9 @@ protected:
 
 }  // namespace detail
 
-/// The awaitable `Receiver::recv()` returns; see there. It is its own
+/// The awaitable `Receiver::recv()` returns; see there. Cancel safety: one
+/// destroyed while it waits (a lost select, a timeout, an abort, shutdown)
+/// consumes nothing; the value stays in the channel. It is its own
 /// awaiter (one object in the awaiting coroutine's frame, nothing allocated):
 /// movable until it is awaited, not copyable. Awaiting the same Recv again
 /// after an await of it completed receives the next value.
@@ -159,6 +161,10 @@ public:
     explicit BoundedSender(detail::ChanCore<T>* core) noexcept : detail::SenderHandle<T>(core) {}
 
     /// The awaitable `send` returns: holds the value until it is queued.
+    /// Cancel safety: destroyed while it waits (a lost select, a timeout, an
+    /// abort, shutdown), it has either queued its value (the receiver had
+    /// handed it room) or not, and then the value is destroyed with it;
+    /// never both, never twice.
     class [[nodiscard]] Send {
     public:
         Send(detail::ChanCore<T>* core, T value) : core_(core), value_(std::move(value)) {}
